@@ -1,0 +1,26 @@
+# The two commands: `make run` serves the backend on port 8000 (SQLite unless
+# DB_HOST is set); `make test` runs the linters and the whole test suite.
+# Both make .venv and install what is missing first.
+
+PY := .venv/bin/python
+
+.PHONY: run test lint install-mysql configdocs
+
+run:
+	@scripts/bootstrap.sh run
+	@scripts/run.sh
+
+test:
+	@scripts/bootstrap.sh test
+	@$(MAKE) --no-print-directory lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(PY) -m ruff check .
+	env -u DB_HOST DEBUG=true ENV_FILE= $(PY) manage.py makemigrations --check --dry-run
+
+install-mysql:
+	@scripts/bootstrap.sh mysql
+
+configdocs:
+	$(PY) manage.py configdocs

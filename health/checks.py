@@ -1,0 +1,135 @@
+"""The database check behind /health: one in flight per process, with a deadline.
+
+Why not run `SELECT 1` in the request thread: a database that accepts and then
+never answers would hold that thread for DB_CONNECT_TIMEOUT or DB_READ_TIMEOUT,
+and every probe would hold one more, until the worker has no thread left for
+real requests. Instead each process has one checker thread with its own
+persistent connection. A request starts a check only when none is running,
+and otherwise joins the running one, waiting at most until *that* check's
+deadline. A check still running after its deadline makes every request answer
+`timeout` at once, so a hung database costs one thread and one connection per
+process, however many probes arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from django.db import DEFAULT_DB_ALIAS, Error, connections
+
+log = logging.getLogger("health.checks")
+
+# Driver error codes meaning the connection died under us (server gone away, lost
+# connection during query, lost connection to server at handshake).
+CONNECTION_LOST = {2006, 2013, 2055}
+
+
+class DatabaseState(str, Enum):
+    CONNECTED = "connected"  # a SELECT 1 round trip succeeded
+    TIMEOUT = "timeout"  # the check did not finish by its deadline (it may still run)
+    ERROR = "error"  # the check failed
+    DISCONNECTED = "disconnected"  # it finished, but the connection is not usable
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    state: DatabaseState
+    latency_ms: float | None
+    # The exception's class and driver code, for logs and diagnostics; never
+    # the driver's text, which can name hosts and users.
+    cause: str | None = None
+
+
+@dataclass
+class _Attempt:
+    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: CheckResult | None = None
+
+
+def _error_code(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def probe_database(alias: str = DEFAULT_DB_ALIAS) -> CheckResult:
+    """One round trip on this thread's connection; reconnect once if it had died."""
+    conn = connections[alias]
+    started = time.monotonic()
+    had_connection = conn.connection is not None
+    for attempt in (1, 2):
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                row = cursor.fetchone()
+        except Error as exc:
+            conn.close()
+            if attempt == 1 and had_connection:
+                continue  # the reused connection was stale (server restarted, KILL): try a fresh one
+            code = _error_code(exc.__cause__ or exc)
+            state = DatabaseState.DISCONNECTED if code in CONNECTION_LOST else DatabaseState.ERROR
+            cause = f"{type(exc.__cause__ or exc).__name__}({code})" if code else type(exc).__name__
+            return CheckResult(state, None, cause)
+        latency = round((time.monotonic() - started) * 1000, 2)
+        if row is None or row[0] != 1:
+            conn.close()
+            return CheckResult(DatabaseState.DISCONNECTED, latency, "unexpected reply")
+        return CheckResult(DatabaseState.CONNECTED, latency)
+    raise AssertionError("unreachable")
+
+
+class DatabaseCheck:
+    """Per-process coordinator of database checks (see the module docstring)."""
+
+    def __init__(self, alias: str = DEFAULT_DB_ALIAS) -> None:
+        self.alias = alias
+        self._lock = threading.Lock()
+        self._current: _Attempt | None = None
+        self._queue: queue.SimpleQueue[_Attempt] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self.last_result: CheckResult | None = None
+
+    def run(self, timeout: float) -> CheckResult:
+        with self._lock:
+            self._ensure_thread()
+            attempt = self._current
+            if attempt is None or attempt.done.is_set():
+                attempt = self._current = _Attempt()
+                self._queue.put(attempt)
+        remaining = attempt.started + timeout - time.monotonic()
+        if remaining > 0 and attempt.done.wait(remaining) and attempt.result is not None:
+            return attempt.result
+        return CheckResult(DatabaseState.TIMEOUT, None, "deadline")
+
+    def _ensure_thread(self) -> None:
+        # After a fork (gunicorn workers) the parent's thread does not exist here.
+        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+            if self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()
+                self._current = None
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._serve, name="health-db-check", daemon=True)
+            self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            attempt = self._queue.get()
+            try:
+                result = probe_database(self.alias)
+            except Exception:  # never let the checker thread die
+                log.exception("database check crashed")
+                result = CheckResult(DatabaseState.ERROR, None, "crash")
+            if result.state is not DatabaseState.CONNECTED:
+                log.warning("database check: %s (%s)", result.state.value, result.cause)
+            attempt.result = self.last_result = result
+            attempt.done.set()
+
+
+database_check = DatabaseCheck()

@@ -1,0 +1,67 @@
+"""One error shape for the whole API: `{"detail": "..."}`, never an HTML page.
+
+Django's own error views (400, 403, 404, 500), DRF's exception handler and the
+database-outage mapping all build their bodies here, so the envelope is defined
+once.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, JsonResponse
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+# Paths whose errors stay HTML: they are pages for people, not API responses.
+HTML_PREFIXES = ("/admin/", "/docs")
+
+DATABASE_RETRY_AFTER = "5"
+# What the driver raises when the server is away, refuses or drops the connection.
+# Integrity and data errors are bugs or bad input, handled elsewhere, not outages.
+DATABASE_OUTAGE = (OperationalError, InterfaceError)
+
+
+def json_error(status: int, detail: str | None = None, **headers: str) -> JsonResponse:
+    response = JsonResponse({"detail": detail or HTTPStatus(status).phrase}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def database_unavailable() -> JsonResponse:
+    """A request that needed the database while it was away: retryable, not a bug."""
+    return json_error(HTTPStatus.SERVICE_UNAVAILABLE,
+                      "The database is unavailable; try again shortly.",
+                      Retry_After=DATABASE_RETRY_AFTER)
+
+
+def wants_html(request: HttpRequest) -> bool:
+    return request.path.startswith(HTML_PREFIXES)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(HTTPStatus.BAD_REQUEST)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(HTTPStatus.FORBIDDEN)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(HTTPStatus.NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return json_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: a database outage is a 503 with Retry-After, not a 500."""
+    if isinstance(exc, DATABASE_OUTAGE):
+        return Response({"detail": "The database is unavailable; try again shortly."},
+                        status=HTTPStatus.SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": DATABASE_RETRY_AFTER})
+    return exception_handler(exc, context)

@@ -1,0 +1,76 @@
+"""Middleware that shapes every response before the rest of the stack sees it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse
+
+from infinityai.errors import DATABASE_OUTAGE, database_unavailable, wants_html
+
+log = logging.getLogger("infinityai.request")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+PROBE_PATH = re.compile(r"^/(?:api/)?(ready|health)/?$")
+
+
+class ProbeMiddleware:
+    """Answer /ready and /health before host validation, redirects and sessions.
+
+    App Service's probes send `Host: <instance address>:<port>`, which no
+    ALLOWED_HOSTS list can predict; probes must also never be redirected to HTTPS
+    (the health check does not follow redirects). Every other path goes through
+    the full stack and keeps ALLOWED_HOSTS.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        from health.views import HealthView, ReadyView
+
+        self.views = {"ready": ReadyView.as_view(), "health": HealthView.as_view()}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = PROBE_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        response = self.views[match.group(1)](request)
+        response.render()
+        return response
+
+
+class JsonErrorMiddleware:
+    """Keep the API's error shape whatever produced the error.
+
+    Django answers some errors itself with HTML (CSRF failures, DEBUG pages,
+    exceptions in other middleware); this rewrites any non-JSON error body on an
+    API path to `{"detail": ...}`, keeping the status and headers (Allow,
+    WWW-Authenticate, Retry-After). A database outage becomes a 503.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and not response.streaming
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not wants_html(request)
+        ):
+            phrase = HTTPStatus(response.status_code).phrase if response.status_code in HTTPStatus._value2member_map_ else "Error"
+            response.content = json.dumps({"detail": phrase}).encode()
+            response["Content-Type"] = "application/json"
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_OUTAGE):
+            log.warning("database unavailable during %s %s: %s", request.method, request.path,
+                        type(exception).__name__)
+            return database_unavailable()
+        return None

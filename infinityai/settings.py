@@ -1,0 +1,154 @@
+"""Django settings, read top to bottom in sections.
+
+Every value that comes from the environment is declared in `infinityai/config.py`
+and read there once; this file only turns typed values into Django settings.
+Production and development differ only by those values, never by a separate
+settings module that the tests would not run.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from infinityai.config import BASE_DIR, load
+from infinityai.database import databases
+
+CONFIG = load()
+
+# --- Core ---------------------------------------------------------------------
+
+DEBUG = CONFIG.DEBUG
+# With DEBUG on and no SECRET_KEY, a random key per process start: sessions and
+# tokens do not survive a restart, which is acceptable only in development
+# (`make run` provides a stable key).
+SECRET_KEY = CONFIG.SECRET_KEY or secrets.token_urlsafe(50)
+
+ALLOWED_HOSTS = list(CONFIG.ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS: list[str] = []
+if CONFIG.WEBSITE_HOSTNAME:
+    ALLOWED_HOSTS.append(CONFIG.WEBSITE_HOSTNAME)
+    CSRF_TRUSTED_ORIGINS.append(f"https://{CONFIG.WEBSITE_HOSTNAME}")
+
+ROOT_URLCONF = "infinityai.urls"
+WSGI_APPLICATION = "infinityai.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Routes accept an optional trailing slash themselves; a redirect would drop a POST body.
+APPEND_SLASH = False
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Applications ---------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "corsheaders",
+    "infinityai",
+    "accounts",
+    "health",
+]
+
+MIDDLEWARE = [
+    # Probes first: /ready and /health answer whatever the Host header says.
+    "infinityai.middleware.ProbeMiddleware",
+    "infinityai.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+
+DATABASES = databases(CONFIG)
+HEALTH_DB_TIMEOUT = CONFIG.HEALTH_DB_TIMEOUT
+
+# --- Authentication -------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+
+# --- API ------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "EXCEPTION_HANDLER": "infinityai.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- CORS -----------------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = CONFIG.CORS_ALLOW_ORIGINS
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+
+# --- Security -------------------------------------------------------------------
+# App Service terminates TLS and forwards X-Forwarded-Proto.
+# https://learn.microsoft.com/azure/app-service/configure-language-python#detect-https-session
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = CONFIG.SECURE_SSL_REDIRECT
+SECURE_REDIRECT_EXEMPT = [r"^(api/)?(ready|health)/?$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Static files ---------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        ),
+    },
+}
+
+# --- Logging --------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                            "formatter": "console"}},
+    "root": {"handlers": ["stdout"], "level": CONFIG.LOG_LEVEL},
+}

@@ -1,0 +1,35 @@
+"""Routes. Every API route answers at the root and under /api/, with or without a
+trailing slash (no redirect, so a POST keeps its body)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, include, path, re_path
+
+from health.views import HealthView, ReadyView, RootView
+from infinityai import errors
+
+
+def route(pattern: str, view, name: str) -> URLPattern:
+    """`pattern` with an optional trailing slash."""
+    return re_path(rf"^{pattern}/?$" if pattern else r"^$", view, name=name)
+
+
+# /ready and /health are normally answered by ProbeMiddleware before routing;
+# they are listed here too so that reverse() and the API schema know them.
+api_patterns = [
+    route("", RootView.as_view(), "root"),
+    route("ready", ReadyView.as_view(), "ready"),
+    route("health", HealthView.as_view(), "health"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("", include(api_patterns)),
+]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.not_found
+handler500 = errors.server_error
