@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
@@ -30,7 +30,7 @@ log = logging.getLogger("health.checks")
 CONNECTION_LOST = {2006, 2013, 2055}
 
 
-class DatabaseState(str, Enum):
+class DatabaseState(StrEnum):
     CONNECTED = "connected"  # a SELECT 1 round trip succeeded
     TIMEOUT = "timeout"  # the check did not finish by its deadline (it may still run)
     ERROR = "error"  # the check failed

@@ -24,8 +24,15 @@ DATABASE_RETRY_AFTER = "5"
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
 
 
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def json_error(status: int, detail: str | None = None, **headers: str) -> JsonResponse:
-    response = JsonResponse({"detail": detail or HTTPStatus(status).phrase}, status=status)
+    response = JsonResponse({"detail": detail or status_phrase(status)}, status=status)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response

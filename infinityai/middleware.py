@@ -6,11 +6,10 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
 
-from infinityai.errors import DATABASE_OUTAGE, database_unavailable, wants_html
+from infinityai.errors import DATABASE_OUTAGE, database_unavailable, status_phrase, wants_html
 
 log = logging.getLogger("infinityai.request")
 
@@ -63,8 +62,7 @@ class JsonErrorMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
             and not wants_html(request)
         ):
-            phrase = HTTPStatus(response.status_code).phrase if response.status_code in HTTPStatus._value2member_map_ else "Error"
-            response.content = json.dumps({"detail": phrase}).encode()
+            response.content = json.dumps({"detail": status_phrase(response.status_code)}).encode()
             response["Content-Type"] = "application/json"
         return response
 

@@ -3,14 +3,17 @@ trailing slash (no redirect, so a POST keeps its body)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, include, path, re_path
 
 from health.views import HealthView, ReadyView, RootView
 from infinityai import errors
 
 
-def route(pattern: str, view, name: str) -> URLPattern:
+def route(pattern: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
     """`pattern` with an optional trailing slash."""
     return re_path(rf"^{pattern}/?$" if pattern else r"^$", view, name=name)
 

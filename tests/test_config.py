@@ -1,0 +1,133 @@
+"""Configuration: literal values, strict types, and one message naming every problem."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infinityai.config import VARIABLES, ConfigError, load, render_env_example, render_markdown
+from tests.support.servers import BIN, ROOT, free_port, manage, service_env
+
+BCRYPT_HASH = "$2b$12$KIXQJzQ1bQ8m5Xr6Q9yVbeq3p1jvYw8y3h0p0n8cJ6Xq5r7Yh2F7e"
+DOLLAR_VALUES = {"ADMIN_PASSWORD_HASH": BCRYPT_HASH, "DB_PASSWORD": "$ecret$HOME$", "SECRET_KEY": "$SECRET_KEY"}
+BASE = {"SECRET_KEY": "k", "ENV_FILE": ""}
+
+
+def problems(**env: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load({**BASE, **env})
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("True", True), ("false", False), ("1", True), ("0", False),
+                                                ("yes", True), ("NO", False), (" on ", True)])
+def test_booleans_accept_the_usual_words(raw: str, expected: bool) -> None:
+    """true/false, 1/0, yes/no in any case are booleans."""
+    assert load({**BASE, "DEBUG": raw}).DEBUG is expected
+
+
+@pytest.mark.parametrize("raw", ["ture", "abc", "2", "enabled"])
+def test_a_word_that_is_not_a_boolean_stops_the_start(raw: str) -> None:
+    """A typo is an error naming the variable and the value, not a silent false."""
+    (problem,) = problems(DB_SSL_DISABLED=raw)
+    assert problem.startswith("DB_SSL_DISABLED:") and repr(raw) in problem
+
+
+def test_numbers_that_do_not_parse_are_named() -> None:
+    found = problems(DB_PORT="33o6", HEALTH_DB_TIMEOUT="fast")
+    assert any(p.startswith("DB_PORT: '33o6'") for p in found)
+    assert any(p.startswith("HEALTH_DB_TIMEOUT: 'fast'") for p in found)
+
+
+def test_every_problem_is_named_in_one_message() -> None:
+    """An operator fixes everything in one redeploy, not one crash at a time."""
+    env = {"DEBUG": "ture", "DB_HOST": "db.example", "DB_NAME": "mysql",
+           "CORS_ALLOW_ORIGINS": "https://ok.example,infinityai.pro", "DB_SSL_CA": "/nonexistent/ca.pem",
+           "SECRET_KEY": ""}
+    with pytest.raises(ConfigError) as caught:
+        load({**BASE, **env})
+    message = str(caught.value)
+    for name in ("DEBUG", "DB_NAME", "CORS_ALLOW_ORIGINS", "DB_SSL_CA", "SECRET_KEY"):
+        assert f"{name}:" in message
+    assert "'infinityai.pro'" in message
+
+
+def test_secret_key_is_required_when_debug_is_off() -> None:
+    assert problems(SECRET_KEY="")[0].startswith("SECRET_KEY: required")
+    assert load({"ENV_FILE": "", "DEBUG": "true"}).DEBUG is True
+
+
+def test_plaintext_admin_password_needs_explicit_consent_and_is_never_shown() -> None:
+    (problem,) = problems(ADMIN_PASSWORD="hunter2-sentinel")
+    assert problem.startswith("ADMIN_PASSWORD:") and "hunter2-sentinel" not in problem
+    config = load({**BASE, "ADMIN_PASSWORD": "hunter2-sentinel", "ADMIN_ALLOW_PLAINTEXT": "true"})
+    assert any("ADMIN_PASSWORD" in w for w in config.warnings)
+
+
+def test_system_schema_is_refused_only_for_mysql() -> None:
+    assert problems(DB_HOST="h", DB_NAME="MySQL")[0].startswith("DB_NAME:")
+    assert load({**BASE, "DB_NAME": "mysql"}).uses_mysql is False
+
+
+def test_cors_origins_are_normalised() -> None:
+    config = load({**BASE, "CORS_ALLOW_ORIGINS": " 'https://infinityai.pro/' ,\"https://www.infinityai.pro\", "})
+    assert config.CORS_ALLOW_ORIGINS == ["https://infinityai.pro", "https://www.infinityai.pro"]
+
+
+def test_values_starting_with_dollar_arrive_byte_for_byte() -> None:
+    """django-environ would read `$2b$...` as a reference to a variable named `2b$...`."""
+    config = load({**BASE, **DOLLAR_VALUES})
+    for name, value in DOLLAR_VALUES.items():
+        assert getattr(config, name) == value
+
+
+def test_dollar_values_from_the_real_environment() -> None:
+    code = ("from infinityai.config import load; c = load(); "
+            "print(repr((c.ADMIN_PASSWORD_HASH, c.DB_PASSWORD, c.SECRET_KEY)))")
+    env = service_env(**DOLLAR_VALUES)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == repr(tuple(DOLLAR_VALUES.values())), out.stderr
+
+
+def test_dollar_values_from_a_dotenv_file(tmp_path: Path) -> None:
+    dotenv = tmp_path / "app.env"
+    dotenv.write_text(
+        f"ADMIN_PASSWORD_HASH={BCRYPT_HASH}\n"
+        "DB_PASSWORD='$ecret$HOME$'\n"
+        'SECRET_KEY="$SECRET_KEY"\n'
+        "DEBUG=yes\n"
+    )
+    config = load({"ENV_FILE": str(dotenv), "DEBUG": "false"})
+    for name, value in DOLLAR_VALUES.items():
+        assert getattr(config, name) == value
+    assert config.DEBUG is False  # the real environment wins over the file
+
+
+def test_generated_documents_are_current() -> None:
+    """docs/CONFIGURATION.md and .env.example come from the declarations (make configdocs)."""
+    assert (ROOT / "docs" / "CONFIGURATION.md").read_text() == render_markdown()
+    assert (ROOT / ".env.example").read_text() == render_env_example()
+    for var in VARIABLES:
+        assert f"`{var.name}`" in render_markdown() and f"# {var.name}=" in render_env_example()
+
+
+BAD_START = {"DEBUG": "ture", "DB_HOST": "127.0.0.1", "DB_NAME": "mysql", "DB_PASSWORD": "pw-sentinel-77",
+             "CORS_ALLOW_ORIGINS": "infinityai.pro", "DB_SSL_CA": "/nonexistent.pem", "SECRET_KEY": None}
+
+
+@pytest.mark.parametrize("command", ["manage", "gunicorn"])
+def test_bad_settings_stop_the_start_with_one_clear_message(command: str) -> None:
+    env = service_env(**BAD_START, APP_PORT=str(free_port()))
+    if command == "manage":
+        result = manage(env, "check", timeout=60)
+    else:
+        result = subprocess.run([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    for name in ("DEBUG", "DB_NAME", "CORS_ALLOW_ORIGINS", "DB_SSL_CA", "SECRET_KEY"):
+        assert f"{name}:" in output
+    assert "Traceback" not in output and "pw-sentinel-77" not in output
