@@ -166,3 +166,18 @@ def test_server_restart_then_health_and_requests_recover(serve, tmp_path: Path) 
         assert server.worker_pids() == [worker]  # no process restart
     finally:
         instance.stop()
+
+
+def test_probes_reuse_one_connection_per_worker(serve, mysql_env, mysql_database) -> None:
+    """A probe opens no connection of its own: the same sessions serve every probe."""
+    server = serve(workers=2, **mysql_env)
+
+    def probe_all(count: int) -> set[str]:
+        with ThreadPoolExecutor(4) as pool:
+            return {r.json()["database"] for r in pool.map(lambda _: server.get("/health"), range(count))}
+
+    assert probe_all(20) == {"connected"}  # both workers have made their one connection
+    before = set(mysql.sessions(mysql_database))
+    assert probe_all(50) == {"connected"}
+    after = set(mysql.sessions(mysql_database))
+    assert 1 <= len(after) <= 2 and after == before
