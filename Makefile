@@ -23,4 +23,4 @@ install-mysql:
 	@scripts/bootstrap.sh mysql
 
 configdocs:
-	$(PY) manage.py configdocs
+	env DEBUG=true ENV_FILE= $(PY) manage.py configdocs

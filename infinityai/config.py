@@ -129,7 +129,8 @@ VARIABLES: list[Var] = [
         ("SECURE_SSL_REDIRECT", "bool", "false",
          "Redirect plain HTTP to HTTPS (probe paths exempt). App Service's HTTPS Only does this too."),
         ("CORS_ALLOW_ORIGINS", "list", "",
-         "Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser."),
+         "Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser; "
+         "empty: none."),
         ("APP_VERSION", "str", "", "Version reported by /health; defaults to the git commit when known."),
         ("ENV_FILE", "str", ".env",
          "A dotenv file read at start (development only); real environment variables win. Empty: none."),
@@ -208,9 +209,39 @@ class LiteralEnv(environ.Env):
         return value if cast is None else cast(value)
 
 
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
 def normalise_origin(entry: str) -> str:
-    """Strip what copy-paste adds (spaces, quotes, a trailing slash) from a CORS origin."""
-    return entry.strip().strip("'\"").strip().rstrip("/")
+    """A CORS origin as a browser sends it in `Origin`.
+
+    Strips what copy-paste adds (spaces, quotes, a trailing slash: django-cors-headers'
+    system check would abort `migrate` over the slash), lowercases the scheme and
+    host and drops a default port: django-cors-headers compares origins as written,
+    and a browser never sends `https://InfinityAI.pro:443`.
+    """
+    origin = entry.strip().strip("'\"").strip().rstrip("/")
+    scheme, sep, rest = origin.partition("://")
+    if not sep:
+        return origin
+    scheme, rest = scheme.lower(), rest.lower()
+    if scheme in _DEFAULT_PORTS:
+        rest = rest.removesuffix(_DEFAULT_PORTS[scheme])
+    return f"{scheme}://{rest}"
+
+
+def _origin_problem(entry: str, origin: str) -> str | None:
+    """Why `origin` (normalised from `entry`) is not a usable CORS origin, or None."""
+    if _ORIGIN.match(origin):
+        return None
+    if origin == "*":
+        why = "is a wildcard; list each origin that may call the API"
+    elif "://" not in origin:
+        why = f"has no scheme: write https://{origin}" if _ORIGIN.match(f"https://{origin}") else \
+            "is not an origin like https://example.com (scheme and host, no path)"
+    else:
+        why = "is not an origin like https://example.com (http or https, host, optional port, no path)"
+    return f"CORS_ALLOW_ORIGINS: entry {entry.strip()!r} {why}"
 
 
 class Config:
@@ -316,15 +347,16 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
         problems.append(f"LOG_FORMAT: {v['LOG_FORMAT']!r} is not json or console")
     v["LOG_FORMAT"] = fmt
 
-    origins = []
+    origins: list[str] = []
     for entry in v["CORS_ALLOW_ORIGINS"]:
         origin = normalise_origin(entry)
         if not origin:
             continue
-        if not _ORIGIN.match(origin):
-            problems.append(f"CORS_ALLOW_ORIGINS: entry {entry!r} is not an origin "
-                            "like https://example.com (scheme and host, no path)")
-        origins.append(origin)
+        problem = _origin_problem(entry, origin)
+        if problem:
+            problems.append(problem)
+        elif origin not in origins:
+            origins.append(origin)
     v["CORS_ALLOW_ORIGINS"] = origins
 
     if v["DB_HOST"]:

@@ -6,10 +6,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from http import HTTPStatus
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from infinityai.errors import DATABASE_OUTAGE, database_unavailable, status_phrase, wants_html
+from infinityai.errors import DATABASE_OUTAGE, database_unavailable, json_error, status_phrase, wants_html
 
 log = logging.getLogger("infinityai.request")
 
@@ -64,6 +66,8 @@ class JsonErrorMiddleware:
         ):
             response.content = json.dumps({"detail": status_phrase(response.status_code)}).encode()
             response["Content-Type"] = "application/json"
+            if response.has_header("Content-Length"):  # set by CommonMiddleware for the old body
+                response["Content-Length"] = str(len(response.content))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -72,3 +76,27 @@ class JsonErrorMiddleware:
                         type(exception).__name__)
             return database_unavailable()
         return None
+
+
+class BodySizeMiddleware:
+    """Answer 413 JSON for a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE, unread.
+
+    Django only notices an oversized body when something reads it, and then raises
+    RequestDataTooBig, which it answers as a 400 (an HTML page outside DRF). Checking
+    Content-Length first gives the right status on every route, including those
+    that never read a body, and spares the worker reading megabytes it will refuse.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # gunicorn refuses a malformed Content-Length before Django sees it
+        if limit is not None and length > limit:
+            return json_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"Request body too large: the limit is {limit} bytes.")
+        return self.get_response(request)

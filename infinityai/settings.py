@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import secrets
 
+from corsheaders.defaults import default_headers
+
 from infinityai.config import BASE_DIR, load
 from infinityai.database import databases
 
@@ -51,18 +53,24 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "infinityai",
     "accounts",
     "health",
 ]
 
 MIDDLEWARE = [
-    # Probes first: /ready and /health answer whatever the Host header says.
+    # CORS outside the probes, so a browser on the frontend's origin can read /health
+    # too; it answers preflights itself and never looks at the Host header.
+    "corsheaders.middleware.CorsMiddleware",
+    # 413 for an oversized body on every route, before anything reads it.
+    "infinityai.middleware.BodySizeMiddleware",
+    # Probes next: /ready and /health answer whatever the Host header says.
     "infinityai.middleware.ProbeMiddleware",
     "infinityai.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,12 +116,49 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "infinityai.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# Request bodies above this size answer 413 before anything reads them (Django's
+# default, 2.5 MB; the API's bodies are a few hundred bytes).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- API schema and /docs -----------------------------------------------------------
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# Swagger UI's files come from drf-spectacular-sidecar through the static files:
+# some operators' browsers cannot reach a CDN.
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "InfinityAI backend API",
+    "DESCRIPTION": (
+        "Every route also answers under `/api/` (the paths below under `/api/` also answer at "
+        "the root), with or without a trailing slash. Errors are JSON `{\"detail\": \"...\"}`; "
+        "field errors `{\"<field>\": [\"...\"]}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
+    "PREPROCESSING_HOOKS": ["infinityai.openapi.one_path_per_route"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "infinityai.openapi.add_error_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and /docs need no credentials, whatever the API's authentication is.
+    "SERVE_AUTHENTICATION": [],
 }
 
 # --- CORS -----------------------------------------------------------------------
 
+# https://github.com/adamchainz/django-cors-headers#configuration
+# No credentials mode: the frontend sends a bearer token, not cookies.
 CORS_ALLOWED_ORIGINS = CONFIG.CORS_ALLOW_ORIGINS
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_ALLOW_HEADERS = (*default_headers, "x-request-id")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "WWW-Authenticate"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Security -------------------------------------------------------------------
 # App Service terminates TLS and forwards X-Forwarded-Proto.

@@ -11,6 +11,7 @@ from django.urls import URLPattern, include, path, re_path
 
 from health.views import HealthView, ReadyView, RootView
 from infinityai import errors
+from infinityai.schema_views import DocsView, SchemaView
 
 
 def route(pattern: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
@@ -24,6 +25,8 @@ api_patterns = [
     route("", RootView.as_view(), "root"),
     route("ready", ReadyView.as_view(), "ready"),
     route("health", HealthView.as_view(), "health"),
+    route("schema", SchemaView.as_view(), "schema"),
+    route("docs", DocsView.as_view(), "docs"),
 ]
 
 urlpatterns = [

@@ -3,6 +3,8 @@
 #   scripts/bootstrap.sh run    what `make run` needs (MySQL client too when DB_HOST is set)
 #   scripts/bootstrap.sh test   the test suite and linters, and the MySQL client if it can be built
 #   scripts/bootstrap.sh mysql  the MySQL client (mysqlclient), or fail saying how to get it
+# `test` also installs Debian's chromium for the browser tests (Playwright drives that
+# binary; Playwright's own browser download is never used).
 # Needs only Python 3.11+. System packages (python3-venv; mysqlclient's build tools)
 # are installed with apt-get when running as root, otherwise the exact command is printed.
 set -euo pipefail
@@ -78,6 +80,13 @@ mysql() {
   install mysql || { say "mysqlclient failed to build (see the pip output above)"; return 1; }
 }
 
+# browser: 0 when Debian's chromium is there (installed with apt when possible), else 1 saying why.
+browser() {
+  command -v chromium >/dev/null && return 0
+  apt_install chromium fonts-liberation || { say "the browser tests need chromium: sudo apt-get install chromium"; return 1; }
+  command -v chromium >/dev/null
+}
+
 ensure_venv
 case "$purpose" in
   run)
@@ -89,6 +98,10 @@ case "$purpose" in
     if ! mysql; then
       if [ "${REQUIRE_MYSQL:-0}" = 1 ]; then say "REQUIRE_MYSQL=1 but the MySQL client could not be installed."; exit 1; fi
       say "continuing without mysqlclient: the MySQL tests will be skipped."
+    fi
+    if ! browser; then
+      if [ "${REQUIRE_BROWSER:-0}" = 1 ]; then say "REQUIRE_BROWSER=1 but chromium could not be installed."; exit 1; fi
+      say "continuing without chromium: the browser tests will be skipped."
     fi ;;
   mysql) install base; mysql ;;
   *) say "unknown purpose: $purpose"; exit 2 ;;

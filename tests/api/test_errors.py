@@ -1,0 +1,101 @@
+"""One error shape on every route: JSON `{"detail": ...}` with the right status and headers."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+
+import pytest
+
+from tests.support.faults import refused_port
+from tests.support.faulty_urls import LEAK
+from tests.support.servers import Reply
+
+THREE_MB = b"x" * (3 * 1024 * 1024)
+
+
+def assert_error(reply: Reply, status: int) -> dict:
+    """A JSON error envelope with `status`: a `detail` string, never a page or a traceback."""
+    assert reply.status == status, reply.body[:300]
+    assert reply.header("Content-Type") == "application/json", reply.headers
+    body = reply.json()
+    assert isinstance(body.get("detail"), str) and body["detail"]
+    assert b"Traceback" not in reply.body and b"<html" not in reply.body.lower()
+    return body
+
+
+@pytest.fixture(scope="module")
+def server(module_serve):
+    return module_serve()
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/auth/nope/", "/nope", "/api/ops"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html,application/xhtml+xml"])
+def test_unknown_paths_answer_json_404(server, path: str, accept: str) -> None:
+    """An unknown path is a JSON 404, even for a browser asking for HTML."""
+    assert_error(server.get(path, headers={"Accept": accept}), HTTPStatus.NOT_FOUND)
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("POST", "/", "GET"),
+    ("DELETE", "/api/", "GET"),
+    ("POST", "/health", "GET"),
+    ("PUT", "/api/ready/", "GET"),
+    ("POST", "/api/schema", "GET"),
+])
+def test_wrong_method_is_405_with_allow(server, method: str, path: str, allowed: str) -> None:
+    """A method the route does not take: 405, and Allow names the ones it does."""
+    reply = server.request(method, path, body=b"{}", headers={"Content-Type": "application/json"})
+    body = assert_error(reply, HTTPStatus.METHOD_NOT_ALLOWED)
+    assert method in body["detail"]
+    allow = [m.strip() for m in reply.header("Allow").split(",")]
+    assert allowed in allow and method not in allow
+
+
+@pytest.mark.parametrize("path", ["/", "/api/schema", "/health", "/api/nope"])
+def test_oversized_body_is_413_json(server, path: str) -> None:
+    """A 3 MB body is refused with 413 JSON on any route, before the route reads it."""
+    reply = server.post(path, body=THREE_MB, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = assert_error(reply, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    assert "2621440" in body["detail"]
+    # The connection is still usable afterwards: the next request gets its own answer.
+    assert server.get("/ready").status == HTTPStatus.OK
+
+
+def test_body_at_the_limit_is_not_413(server) -> None:
+    """Exactly the limit is allowed (the route then answers as it would anyway)."""
+    reply = server.post("/", body=b"x" * 2_621_440, headers={"Content-Type": "application/octet-stream"})
+    assert_error(reply, HTTPStatus.METHOD_NOT_ALLOWED)
+
+
+def test_unknown_host_is_400_json(server) -> None:
+    """Outside the probes, a Host not in ALLOWED_HOSTS is a JSON 400 that does not echo the host."""
+    body = assert_error(server.get("/", headers={"Host": "evil.example"}), HTTPStatus.BAD_REQUEST)
+    assert "evil" not in body["detail"]
+    assert server.get("/health", headers={"Host": "evil.example"}).status == HTTPStatus.OK
+
+
+@pytest.mark.parametrize("debug", ["false", "true"])
+@pytest.mark.parametrize("path", ["/api/test/fail-drf", "/api/test/fail-django"])
+def test_server_error_is_json_without_the_exception(module_serve, path: str, debug: str) -> None:
+    """A view that raises: 500 JSON with nothing of the exception, DEBUG or not."""
+    server = module_serve(DJANGO_SETTINGS_MODULE="tests.support.faulty_settings", DEBUG=debug)
+    reply = server.get(path)
+    body = assert_error(reply, HTTPStatus.INTERNAL_SERVER_ERROR)
+    assert LEAK.encode() not in reply.body and b"RuntimeError" not in reply.body
+    assert set(body) <= {"detail", "request_id"}
+
+
+def test_database_outage_is_503_with_retry_after(module_serve) -> None:
+    """A request that needs the database while it refuses connections: 503 JSON, Retry-After."""
+    server = module_serve(DB_HOST="127.0.0.1", DB_PORT=str(refused_port()), DB_SSL_DISABLED="true",
+                          DB_CONNECT_TIMEOUT="1")
+    page = server.get("/admin/login/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1).decode()
+    cookie = re.search(r"csrftoken=([^;]+)", page.header("Set-Cookie")).group(1)
+    reply = server.post("/admin/login/", body=f"csrfmiddlewaretoken={token}&username=u&password=p",
+                        headers={"Content-Type": "application/x-www-form-urlencoded",
+                                 "Cookie": f"csrftoken={cookie}"})
+    body = assert_error(reply, HTTPStatus.SERVICE_UNAVAILABLE)
+    assert int(reply.header("Retry-After")) > 0
+    assert "127.0.0.1" not in body["detail"] and "refused" not in body["detail"].lower()
