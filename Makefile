@@ -4,7 +4,7 @@
 
 PY := .venv/bin/python
 
-.PHONY: run test lint install-mysql configdocs
+.PHONY: run test lint fuzz install-mysql configdocs
 
 run:
 	@scripts/bootstrap.sh run
@@ -18,6 +18,11 @@ test:
 lint:
 	$(PY) -m ruff check .
 	env -u DB_HOST DEBUG=true ENV_FILE= $(PY) manage.py makemigrations --check --dry-run
+
+# A longer schemathesis run than the suite's (FUZZ_EXAMPLES cases per operation).
+fuzz:
+	@scripts/bootstrap.sh test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(PY) -m pytest -q tests/api/test_fuzz.py
 
 install-mysql:
 	@scripts/bootstrap.sh mysql

@@ -131,9 +131,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 SPECTACULAR_SETTINGS = {
     "TITLE": "InfinityAI backend API",
     "DESCRIPTION": (
-        "Every route also answers under `/api/` (the paths below under `/api/` also answer at "
-        "the root), with or without a trailing slash. Errors are JSON `{\"detail\": \"...\"}`; "
-        "field errors `{\"<field>\": [\"...\"]}`."
+        "Every route answers both at the root and under `/api/` (`/login` and `/api/login`, "
+        "`/api/auth/me` and `/auth/me`), with or without a trailing slash; each is listed once, "
+        "as the service contract spells it. Errors are JSON `{\"detail\": \"...\"}`, field errors "
+        "`{\"<field>\": [\"...\"]}`. Request bodies over 2.5 MB answer 413."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
