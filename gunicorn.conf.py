@@ -4,7 +4,9 @@ Loading the configuration here makes a bad setting stop gunicorn's master with
 one clear message, before any worker boots and crash-loops.
 """
 
+from infinityai import metrics_dir
 from infinityai.config import load_or_exit
+from infinityai.logs import logging_config
 
 settings = load_or_exit()  # not `config`: gunicorn reads that name as its own setting
 
@@ -20,6 +22,24 @@ timeout = settings.GUNICORN_TIMEOUT
 graceful_timeout = 30
 keepalive = 5
 wsgi_app = "infinityai.wsgi:application"
+forwarded_allow_ips = "*"
+
+# --- Logs: gunicorn's own lines in the service's format (infinityai/logs.py) --------
 accesslog = "-"
 errorlog = "-"
-forwarded_allow_ips = "*"
+loglevel = settings.LOG_LEVEL.lower()
+# The path without its query string (which may carry anything a client sends); the
+# JSON formatter takes method, path, status, duration and request id as fields.
+access_log_format = "%(m)s %(U)s %(s)s"
+logconfig_dict = logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT)
+
+# --- Metrics shared by all workers (infinityai/metrics.py) -------------------------
+_metrics_path, _metrics_owned = metrics_dir.prepare(settings.PROMETHEUS_MULTIPROC_DIR)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    metrics_dir.worker_exited(worker.pid)
+
+
+def on_exit(server):  # noqa: ANN001, ANN201
+    metrics_dir.remove(_metrics_path, _metrics_owned)

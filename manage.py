@@ -7,8 +7,15 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "infinityai.settings")
-    from infinityai.config import load_or_exit
+    from infinityai.config import ConfigError, load, load_or_exit
 
+    if sys.argv[1:2] == ["diagnose"]:
+        try:
+            load()
+        except ConfigError as exc:  # diagnose reports a broken configuration in its own format
+            from health.diagnostics import report_broken_configuration
+
+            raise SystemExit(report_broken_configuration(exc, as_json="--json" in sys.argv)) from None
     load_or_exit()  # one clear message naming every bad variable, then exit 2
     from django.core.management import execute_from_command_line
 

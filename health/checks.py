@@ -18,6 +18,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -95,8 +96,25 @@ class DatabaseCheck:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self.last_result: CheckResult | None = None
+        self._listeners: list[Callable[[CheckResult, float], None]] = []
+
+    def add_listener(self, listener: Callable[[CheckResult, float], None]) -> None:
+        """Call `listener(result, seconds_waited)` with every result `run` reports
+        (metrics use it). Listeners run on the request's thread and must be quick."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def run(self, timeout: float) -> CheckResult:
+        called = time.monotonic()
+        result = self._run(timeout)
+        for listener in self._listeners:
+            try:
+                listener(result, time.monotonic() - called)
+            except Exception:  # a broken listener must not break /health
+                log.exception("health check listener failed")
+        return result
+
+    def _run(self, timeout: float) -> CheckResult:
         with self._lock:
             self._ensure_thread()
             attempt = self._current

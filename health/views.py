@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 from django.conf import settings
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from health.checks import DatabaseState, database_check
+from health.diagnostics import diagnose
 from infinityai.config import SERVICE_NAME
 from infinityai.version import app_version
 
@@ -56,3 +58,19 @@ class HealthView(PublicView):
         strict = request.query_params.get("strict", "").lower() in ("1", "true", "yes")
         status = HTTPStatus.SERVICE_UNAVAILABLE if strict and not healthy else HTTPStatus.OK
         return Response(body, status=status, headers=NO_STORE)
+
+
+class DiagnosticsView(APIView):
+    """GET /api/ops/diagnostics: `manage.py diagnose --json` for staff, over HTTP.
+
+    Staff only, through the project's authentication classes (the fallback admin
+    included: it is the one account that works while the database is down, which is
+    when this page is wanted). 200 whatever the findings; `ok` says whether all is well.
+    """
+
+    permission_classes = (IsAdminUser,)
+    throttle_classes = ()
+
+    def get(self, request: Request) -> Response:
+        report = diagnose(settings.CONFIG)
+        return Response(report.as_dict(), headers=NO_STORE)

@@ -16,3 +16,18 @@ class InfinityAIConfig(AppConfig):
         # Settings that weaken security but are allowed: said at every start.
         for warning in settings.CONFIG.warnings:
             log.warning(warning)
+        self._count_logins()
+        # Before the WSGI handler loads its middleware, so Django's instrumentation is in.
+        from infinityai import telemetry
+
+        telemetry.configure(settings.CONFIG)
+
+    @staticmethod
+    def _count_logins() -> None:
+        try:
+            from accounts.signals import login_attempted
+        except ImportError:  # accounts has not published the signal yet
+            return
+        from infinityai.metrics import record_login
+
+        login_attempted.connect(record_login, dispatch_uid="infinityai.metrics.record_login")

@@ -189,6 +189,11 @@ VARIABLES: list[Var] = [
         ("LOG_LEVEL", "str", "INFO", "Minimum level logged: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
         ("LOG_FORMAT", "str", "json", "json (one object a line) or console (readable, for development)."),
         ("METRICS_TOKEN", "str", "", "Bearer token for GET /metrics; empty: /metrics answers 404.", True),
+        ("PROMETHEUS_MULTIPROC_DIR", "str", "",
+         "Directory where gunicorn workers share metrics, emptied at every start; empty: a new temporary one."),
+        ("APPLICATIONINSIGHTS_CONNECTION_STRING", "str", "",
+         "Azure Monitor connection string; set: traces, requests and logs go to Application Insights "
+         "(needs requirements/azure.txt).", True),
         ("REDIS_URL", "str", "",
          "redis:// URL of a cache shared by all instances (login throttling); empty: per-process memory.",
          True),

@@ -8,12 +8,14 @@ settings module that the tests would not run.
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from corsheaders.defaults import default_headers
 
 from infinityai.config import BASE_DIR, load
 from infinityai.database import databases
+from infinityai.logs import logging_config
 
 CONFIG = load()
 
@@ -61,6 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id first, so every log line of the request (probes included) carries it;
+    # metrics next, so every response is counted whoever answers it.
+    "infinityai.request_id.RequestIdMiddleware",
+    "infinityai.metrics.MetricsMiddleware",
     # CORS outside the probes, so a browser on the frontend's origin can read /health
     # too; it answers preflights itself and never looks at the Host header.
     "corsheaders.middleware.CorsMiddleware",
@@ -190,11 +196,9 @@ STORAGES = {
 
 # --- Logging --------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                            "formatter": "console"}},
-    "root": {"handlers": ["stdout"], "level": CONFIG.LOG_LEVEL},
-}
+# One format for Django, the app and gunicorn (gunicorn.conf.py uses the same config);
+# secrets are redacted in the formatter. See infinityai/logs.py.
+
+LOGGING = logging_config(CONFIG.LOG_LEVEL, CONFIG.LOG_FORMAT)
+# Python warnings (e.g. whitenoise's) as log records, not raw lines on stderr.
+logging.captureWarnings(True)

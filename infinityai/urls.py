@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, include, path, re_path
 
-from health.views import HealthView, ReadyView, RootView
+from health.views import DiagnosticsView, HealthView, ReadyView, RootView
 from infinityai import errors
+from infinityai.metrics import metrics_view
 from infinityai.schema_views import DocsView, SchemaView
 
 
@@ -27,6 +28,8 @@ api_patterns = [
     route("health", HealthView.as_view(), "health"),
     route("schema", SchemaView.as_view(), "schema"),
     route("docs", DocsView.as_view(), "docs"),
+    route("ops/diagnostics", DiagnosticsView.as_view(), "ops-diagnostics"),
+    route("metrics", metrics_view, "metrics"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,389 @@
+"""What is wrong and what to do: the checks behind `manage.py diagnose` and
+`GET /api/ops/diagnostics`.
+
+Each check returns a `Finding` whose words come from the runbook's troubleshooting
+tables (sections 3, 4 and 8). The database is probed with a fresh connection built
+exactly as the service builds it (`infinityai.database.mysql_options`), under a
+deadline, and the driver's error code is turned into a cause. MariaDB answers a
+client without TLS that a server requiring it refuses with the same 1045 as a wrong
+password; when TLS is off on our side and the server says 1045, the probe asks once
+more with TLS to tell the two apart.
+
+Nothing here prints a secret: findings name variables, hosts, users and databases,
+never passwords, hashes or tokens; driver messages pass through the log redactor.
+
+The configuration part needs no Django settings (manage.py calls it when the
+configuration itself is broken, before Django can start).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from infinityai.config import SERVICE_NAME, Config, ConfigError
+
+RUNBOOK = "docs/RUNBOOK.md"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"  # works, but a setting weakens or disables something
+    FAIL = "fail"  # broken: the service cannot do its job
+
+
+@dataclass
+class Finding:
+    check: str
+    status: Status
+    summary: str
+    cause: str | None = None  # a stable key (e.g. "access_denied") for scripts and tests
+    action: str | None = None
+    code: int | None = None  # the driver's error code, when there is one
+    detail: str | None = None  # the driver's message, redacted
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    service: str = SERVICE_NAME
+    version: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status is not Status.FAIL for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "service": self.service,
+            "version": self.version,
+            "checks": [{k: (v.value if isinstance(v, StrEnum) else v) for k, v in asdict(f).items()}
+                       for f in self.findings],
+        }
+
+
+# --- configuration ---------------------------------------------------------------
+
+def configuration_error_findings(error: ConfigError) -> list[Finding]:
+    return [Finding("configuration", Status.FAIL, problem, cause="invalid_setting",
+                    action="Fix the variable named and redeploy (docs/CONFIGURATION.md lists them all).")
+            for problem in error.problems]
+
+
+def configuration_findings(config: Config) -> list[Finding]:
+    findings = [Finding("configuration", Status.OK, "every variable parses and passes validation")]
+    for warning in config.warnings:
+        findings.append(Finding("configuration", Status.WARN, warning))
+    if config.uses_mysql and "@" in (config.DB_USER or ""):
+        findings.append(Finding(
+            "configuration", Status.WARN,
+            f"DB_USER {config.DB_USER!r} has the user@server form of Azure's retired Single Server",
+            cause="user_format",
+            action="Azure Database for MySQL Flexible Server takes the plain user name: set DB_USER to the "
+                   "part before '@' unless the server really expects the suffix."))
+    findings += _fallback_findings(config)
+    if not config.METRICS_TOKEN:
+        findings.append(Finding("metrics", Status.OK, "METRICS_TOKEN is unset: GET /metrics answers 404"))
+    return findings
+
+
+_BCRYPT = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
+
+
+def _fallback_findings(config: Config) -> list[Finding]:
+    if not config.ALLOW_FALLBACK_LOGIN:
+        return [Finding("fallback admin", Status.OK, "disabled (ALLOW_FALLBACK_LOGIN=false)")]
+    missing = []
+    if not config.ADMIN_USERNAME:
+        missing.append("ADMIN_USERNAME is empty")
+    has_hash = bool(config.ADMIN_PASSWORD_HASH)
+    if has_hash and not _BCRYPT.match(config.ADMIN_PASSWORD_HASH):
+        missing.append("ADMIN_PASSWORD_HASH is not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters)")
+    if not has_hash and not (config.ADMIN_PASSWORD and config.ADMIN_ALLOW_PLAINTEXT):
+        missing.append("ADMIN_PASSWORD_HASH is empty")
+    if missing:
+        return [Finding(
+            "fallback admin", Status.WARN,
+            "ALLOW_FALLBACK_LOGIN=true but the fallback admin cannot sign in: " + "; ".join(missing),
+            cause="fallback_misconfigured",
+            action="Generate a hash with `python scripts/generate_bcrypt_hash.py`, set ADMIN_USERNAME and "
+                   "ADMIN_PASSWORD_HASH, and redeploy (runbook section 4). Login answers 400 until then.")]
+    return [Finding("fallback admin", Status.OK, f"enabled for {config.ADMIN_USERNAME!r}")]
+
+
+# --- database --------------------------------------------------------------------
+
+def _describe_target(config: Config) -> str:
+    return f"{config.DB_HOST}:{config.DB_PORT}"
+
+
+def _causes(config: Config, timeout: float) -> dict[str, tuple[str, str]]:
+    """cause -> (summary, action), in the runbook's words."""
+    target = _describe_target(config)
+    return {
+        "access_denied": (
+            f"access denied for user {config.DB_USER!r} at {target}: wrong password or user name",
+            "Check DB_PASSWORD (rotate it if unsure) and DB_USER, update the secret and redeploy. Azure "
+            "Database for MySQL Flexible Server takes the plain user name; 'user@server' was Single "
+            "Server's format."),
+        "tls_required": (
+            f"the server at {target} requires TLS (require_secure_transport=ON) but DB_SSL_DISABLED=true",
+            "Remove DB_SSL_DISABLED (or set it to false) and redeploy; never disable TLS in production."),
+        "database_missing": (
+            f"database {config.DB_NAME!r} does not exist on {target}",
+            f"Create it (CREATE DATABASE `{config.DB_NAME}` CHARACTER SET utf8mb4) or fix DB_NAME, then run "
+            "`python manage.py migrate`."),
+        "no_privilege": (
+            f"user {config.DB_USER!r} has no rights on database {config.DB_NAME!r}",
+            f"GRANT ALL ON `{config.DB_NAME}`.* TO the user, or fix DB_NAME / DB_USER."),
+        "refused": (
+            f"nothing accepts connections at {target} (connection refused)",
+            "Check DB_HOST and DB_PORT (3306) and that the server is running (Azure portal: the server's "
+            "Overview shows its status)."),
+        "timeout": (
+            f"no answer from {target} within {timeout:g} s: a firewall dropping traffic, or the wrong host",
+            "Azure MySQL server > Networking: allow public access from Azure services or add the App "
+            "Service's outbound IP addresses; check DB_HOST. Then redeploy and re-check /health."),
+        "unknown_host": (
+            f"the host name {config.DB_HOST!r} does not resolve",
+            "Check DB_HOST for typos (Azure: <server>.mysql.database.azure.com); with a private endpoint, "
+            "check the private DNS zone linked to the App Service's network."),
+        "ca_untrusted": (
+            f"TLS: the certificate of {target} is not signed by a trusted CA "
+            f"({'DB_SSL_CA' if config.DB_SSL_CA else 'the system CA bundle'})",
+            "Point DB_SSL_CA at the CA that signed the server's certificate (Azure: DigiCert Global Root G2 "
+            "and Microsoft RSA Root CA 2017), or set DB_SSL_VERIFY=false to encrypt without verifying."),
+        "host_mismatch": (
+            f"TLS: the certificate of {target} does not name host {config.DB_HOST!r}",
+            "Use the server's own host name in DB_HOST (not an IP address or alias), or set "
+            "DB_SSL_VERIFY=false."),
+        "tls_error": (
+            f"TLS could not be set up with {target}",
+            "Check DB_SSL_CA, DB_SSL_VERIFY and DB_SSL_DISABLED against the server's TLS settings."),
+        "connection_lost": (
+            f"the connection to {target} was lost during the check",
+            "Retry; if it persists, check the server's health and any proxy or firewall between."),
+        "unknown": (
+            f"the database at {target} could not be used",
+            "Read the detail below and the server's logs; runbook section 3."),
+    }
+
+
+@dataclass
+class Probe:
+    """The outcome of one connection attempt."""
+
+    ok: bool
+    code: int | None = None
+    message: str = ""
+    timed_out: bool = False
+
+
+def _connect_kwargs(config: Config, **tls_override: Any) -> dict[str, Any]:
+    from infinityai.database import mysql_options
+
+    options = mysql_options(config)
+    if tls_override:
+        options.pop("ssl", None)
+        options.update(tls_override)
+    return {"host": config.DB_HOST, "port": config.DB_PORT, "user": config.DB_USER,
+            "password": config.DB_PASSWORD, "database": config.DB_NAME, **options}
+
+
+def _with_deadline(work: Callable[[], Probe], deadline: float) -> Probe:
+    """Run `work` on a daemon thread; give up waiting after `deadline` seconds (the
+    driver's own timeouts end the thread later, and a command can exit meanwhile)."""
+    box: list[Probe] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except Exception as exc:  # never lose the reason
+            box.append(Probe(False, None, f"{type(exc).__name__}: {exc}"))
+
+    thread = threading.Thread(target=run, name="diagnose-db", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    return box[0] if box else Probe(False, timed_out=True)
+
+
+def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
+    import MySQLdb
+
+    try:
+        conn = MySQLdb.connect(**kwargs)
+    except MySQLdb.Error as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc))
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return Probe(True)
+    except MySQLdb.Error as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc))
+    finally:
+        conn.close()
+
+
+def classify(probe: Probe, config: Config) -> str:
+    """The cause key for a failed probe (MySQL and MariaDB client error codes)."""
+    message = probe.message.lower()
+    if probe.timed_out:
+        return "timeout"
+    code = probe.code
+    if code == 3159:  # MySQL: connections using insecure transport are prohibited
+        return "tls_required"
+    if code == 1045:
+        return "access_denied"
+    if code == 1049:
+        return "database_missing"
+    if code == 1044:
+        return "no_privilege"
+    if code == 2005 or "unknown server host" in message or "name or service not known" in message:
+        return "unknown_host"
+    if code in (2003, 2002):
+        # 2003 covers both "refused" (111) and a connect that timed out (110).
+        return "timeout" if re.search(r"\(110\)|timed out|timeout", message) else "refused"
+    if code == 2026:
+        if "self-signed" in message or "unable to get" in message or "certificate verify failed" in message \
+                or "ca " in message or "cafile" in message:
+            return "ca_untrusted"
+        if "validation of ssl server certificate failed" in message or "hostname" in message \
+                or "host name" in message:
+            return "host_mismatch"
+        return "tls_error"
+    if code in (2013, 2006):
+        # At handshake: the server (or something in between) accepted and never answered.
+        return "timeout" if "handshake" in message or "initial communication" in message else "connection_lost"
+    return "unknown"
+
+
+def _redact(text: str) -> str:
+    from infinityai.logs import Redactor, secret_values
+
+    return Redactor(secret_values())(text)
+
+
+def database_findings(config: Config) -> list[Finding]:
+    if not config.uses_mysql:
+        return _sqlite_findings(config)
+    timeout = float(config.DB_CONNECT_TIMEOUT) + 1.0
+    target = _describe_target(config)
+    causes = _causes(config, timeout)
+    started = time.monotonic()
+    probe = _with_deadline(lambda: _mysql_probe(_connect_kwargs(config)), timeout)
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    if probe.ok:
+        tls = "TLS off (DB_SSL_DISABLED=true)" if config.DB_SSL_DISABLED else \
+            f"TLS {_connect_kwargs(config)['ssl_mode']}"
+        findings = [Finding("database", Status.OK,
+                            f"connected to {config.DB_NAME!r} at {target} as {config.DB_USER!r}, {tls}, "
+                            f"SELECT 1 in {elapsed_ms} ms")]
+        return findings + migration_findings()
+    cause = classify(probe, config)
+    if cause == "access_denied" and config.DB_SSL_DISABLED:
+        # MariaDB refuses a plain connection under require_secure_transport with 1045 too.
+        retry = _with_deadline(lambda: _mysql_probe(_connect_kwargs(config, ssl_mode="REQUIRED")), timeout)
+        if retry.ok or retry.code not in (1045, None):
+            cause = "tls_required"
+    summary, action = causes[cause]
+    return [Finding("database", Status.FAIL, summary, cause=cause, action=action, code=probe.code,
+                    detail=_redact(probe.message) if probe.message else None)]
+
+
+def _sqlite_findings(config: Config) -> list[Finding]:
+    import sqlite3
+
+    from infinityai.database import sqlite_path
+
+    path = sqlite_path(config)
+    if not path.exists():
+        return [Finding("database", Status.FAIL, f"SQLite file {str(path)!r} does not exist",
+                        cause="database_missing",
+                        action="Run `python manage.py migrate` to create it, or fix SQLITE_PATH.")]
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=2)
+        try:
+            conn.execute("SELECT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return [Finding("database", Status.FAIL, f"SQLite file {str(path)!r} cannot be opened for writing",
+                        cause="unknown", action="Check the file's permissions and SQLITE_PATH.",
+                        detail=str(exc))]
+    return [Finding("database", Status.OK, f"SQLite at {str(path)!r} (DB_HOST is empty)"), *migration_findings()]
+
+
+def migration_findings() -> list[Finding]:
+    """Unapplied migrations, through Django's own connection (needs settings)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as exc:
+        return [Finding("migrations", Status.WARN, "could not read the applied migrations",
+                        detail=_redact(f"{type(exc).__name__}: {exc}"))]
+    finally:
+        connection.close()
+    if plan:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
+        return [Finding("migrations", Status.FAIL, f"{len(plan)} migration(s) not applied ({names})",
+                        cause="migrations_pending",
+                        action="Run `python manage.py migrate` (the deploy workflow runs it before switching "
+                               "the container).")]
+    return [Finding("migrations", Status.OK, "every migration is applied")]
+
+
+def diagnose(config: Config) -> Report:
+    """Every check, configuration first."""
+    from infinityai.version import app_version
+
+    report = Report(version=app_version())
+    report.findings += configuration_findings(config)
+    report.findings += database_findings(config)
+    return report
+
+
+# --- rendering ---------------------------------------------------------------------
+
+MARKS = {Status.OK: "[ OK ]", Status.WARN: "[WARN]", Status.FAIL: "[FAIL]"}
+
+
+def render_text(report: Report) -> str:
+    lines = [f"{report.service} {report.version or ''} diagnose".replace("  ", " ")]
+    for f in report.findings:
+        lines.append(f"{MARKS[f.status]} {f.check}: {f.summary}")
+        if f.code is not None or f.detail:
+            code = f"MySQL error {f.code}" if f.code is not None else "detail"
+            lines.append(f"       {code}: {f.detail or ''}".rstrip(": "))
+        if f.action:
+            lines.append(f"       action: {f.action}")
+    failures = sum(f.status is Status.FAIL for f in report.findings)
+    warnings = sum(f.status is Status.WARN for f in report.findings)
+    if failures:
+        lines.append(f"NOT OK: {failures} problem(s), {warnings} warning(s). See {RUNBOOK} section 3.")
+    else:
+        lines.append(f"OK ({warnings} warning(s))")
+    return "\n".join(lines)
+
+
+def report_broken_configuration(error: ConfigError, as_json: bool) -> int:
+    """For manage.py when the configuration does not load: print the report, return 1."""
+    import json
+    import sys
+
+    report = Report(findings=configuration_error_findings(error))
+    report.findings.append(Finding("database", Status.WARN, "not checked: fix the configuration first"))
+    sys.stdout.write((json.dumps(report.as_dict(), indent=2) if as_json else render_text(report)) + "\n")
+    return 1

@@ -1,0 +1,82 @@
+"""The request id: taken from `X-Request-ID` when it looks sane, made otherwise.
+
+It is returned on every response and attached to every log line written while the
+request is handled (through a context variable that `infinityai.logs.ContextFilter`
+reads). Other code (error bodies, metrics) asks `current_request_id()`.
+
+The middleware is first in MIDDLEWARE, before ProbeMiddleware, so probes carry an
+id too.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "X-Request-ID"
+# Letters, digits and a few separators, 1-128 characters: enough for UUIDs, W3C trace
+# ids and App Service's ids, and nothing that could forge a log line or inject a header.
+_SANE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=-]{0,127}$")
+
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_context", default=None)
+
+
+def current_context() -> dict[str, Any] | None:
+    """The request being handled on this thread: request_id, method, path, client."""
+    return _context.get()
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled on this thread, or None outside a request."""
+    context = _context.get()
+    return context["request_id"] if context else None
+
+
+def accept_or_make(candidate: str | None) -> str:
+    if candidate and _SANE.match(candidate):
+        return candidate
+    return uuid.uuid4().hex
+
+
+def client_address(forwarded_for: str | None, remote_addr: str | None) -> str | None:
+    """The client's address: App Service's front end puts it first in X-Forwarded-For
+    (as ip:port); REMOTE_ADDR is the front end itself there."""
+    if forwarded_for:
+        first = forwarded_for.split(",")[0].strip()
+        if first.startswith("["):  # [v6]:port
+            return first[1:].split("]")[0] or remote_addr
+        if first.count(":") == 1:  # v4:port
+            first = first.split(":")[0]
+        if first:
+            return first
+    return remote_addr or None
+
+
+class RequestIdMiddleware:
+    """Binds the request id for the duration of the request and returns it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = accept_or_make(request.headers.get(HEADER))
+        request.request_id = rid  # type: ignore[attr-defined]
+        request.started_at = time.monotonic()  # type: ignore[attr-defined]
+        token = _context.set({
+            "request_id": rid,
+            "method": request.method,
+            "path": request.path,
+            "client": client_address(request.META.get("HTTP_X_FORWARDED_FOR"), request.META.get("REMOTE_ADDR")),
+        })
+        try:
+            response = self.get_response(request)
+        finally:
+            _context.reset(token)
+        response[HEADER] = rid
+        return response
