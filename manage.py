@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "infinityai.settings")
+    from infinityai import logs
+
+    logs.STREAM = "ext://sys.stderr"  # a command's output is its own; log lines go beside it
     from infinityai.config import ConfigError, load, load_or_exit
 
     if sys.argv[1:2] == ["diagnose"]:

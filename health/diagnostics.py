@@ -123,7 +123,7 @@ def _describe_target(config: Config) -> str:
     return f"{config.DB_HOST}:{config.DB_PORT}"
 
 
-def _causes(config: Config, timeout: float) -> dict[str, tuple[str, str]]:
+def _causes(config: Config) -> dict[str, tuple[str, str]]:
     """cause -> (summary, action), in the runbook's words."""
     target = _describe_target(config)
     return {
@@ -140,14 +140,17 @@ def _causes(config: Config, timeout: float) -> dict[str, tuple[str, str]]:
             f"Create it (CREATE DATABASE `{config.DB_NAME}` CHARACTER SET utf8mb4) or fix DB_NAME, then run "
             "`python manage.py migrate`."),
         "no_privilege": (
-            f"user {config.DB_USER!r} has no rights on database {config.DB_NAME!r}",
-            f"GRANT ALL ON `{config.DB_NAME}`.* TO the user, or fix DB_NAME / DB_USER."),
+            f"user {config.DB_USER!r} may not use database {config.DB_NAME!r}: it does not exist, or the user "
+            "has no rights on it (the server does not say which)",
+            f"Check DB_NAME; create the database if missing (CREATE DATABASE `{config.DB_NAME}` CHARACTER SET "
+            f"utf8mb4) and GRANT ALL ON `{config.DB_NAME}`.* TO the user."),
         "refused": (
             f"nothing accepts connections at {target} (connection refused)",
             "Check DB_HOST and DB_PORT (3306) and that the server is running (Azure portal: the server's "
             "Overview shows its status)."),
         "timeout": (
-            f"no answer from {target} within {timeout:g} s: a firewall dropping traffic, or the wrong host",
+            f"no answer from {target} within DB_CONNECT_TIMEOUT ({config.DB_CONNECT_TIMEOUT} s): a firewall "
+            "dropping traffic, or the wrong host",
             "Azure MySQL server > Networking: allow public access from Azure services or add the App "
             "Service's outbound IP addresses; check DB_HOST. Then redeploy and re-check /health."),
         "unknown_host": (
@@ -277,7 +280,7 @@ def database_findings(config: Config) -> list[Finding]:
         return _sqlite_findings(config)
     timeout = float(config.DB_CONNECT_TIMEOUT) + 1.0
     target = _describe_target(config)
-    causes = _causes(config, timeout)
+    causes = _causes(config)
     started = time.monotonic()
     probe = _with_deadline(lambda: _mysql_probe(_connect_kwargs(config)), timeout)
     elapsed_ms = round((time.monotonic() - started) * 1000)

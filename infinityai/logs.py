@@ -42,6 +42,10 @@ _TOKEN_PATTERNS = [
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
 ]
 
+# Where log lines go. The service writes them to stdout (the platform's log stream);
+# manage.py switches this to stderr so a command's own output (diagnose --json) stays clean.
+STREAM = "ext://sys.stdout"
+
 # Fields that come from the request context, in the order they appear.
 CONTEXT_FIELDS = ("request_id", "method", "path", "client")
 
@@ -185,10 +189,10 @@ _RESERVED = [
 
 
 def logging_config(level: str, fmt: str) -> dict[str, Any]:
-    """A dictConfig for Django and gunicorn alike: everything to stdout, one format."""
+    """A dictConfig for Django and gunicorn alike: everything to one stream, one format."""
     formatter = {"()": "infinityai.logs.JsonFormatter"} if fmt == "json" else {
         "()": "infinityai.logs.ConsoleFormatter"}
-    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "main",
+    handler = {"class": "logging.StreamHandler", "stream": STREAM, "formatter": "main",
                "filters": ["context"]}
     return {
         "version": 1,
