@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -68,15 +69,21 @@ class RequestIdMiddleware:
         rid = accept_or_make(request.headers.get(HEADER))
         request.request_id = rid  # type: ignore[attr-defined]
         request.started_at = time.monotonic()  # type: ignore[attr-defined]
-        token = _context.set({
+        # Not reset on the way out: Django logs 5xx responses (django.request) after the
+        # middleware chain returns. `request_finished` clears it once the response is closed.
+        _context.set({
             "request_id": rid,
             "method": request.method,
             "path": request.path,
             "client": client_address(request.META.get("HTTP_X_FORWARDED_FOR"), request.META.get("REMOTE_ADDR")),
         })
-        try:
-            response = self.get_response(request)
-        finally:
-            _context.reset(token)
+        response = self.get_response(request)
         response[HEADER] = rid
         return response
+
+
+def _clear_context(**kwargs: Any) -> None:
+    _context.set(None)
+
+
+request_finished.connect(_clear_context, dispatch_uid="infinityai.request_id.clear")

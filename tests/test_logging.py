@@ -1,0 +1,116 @@
+"""Logs of a real gunicorn (two workers): JSON lines only, request ids, no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import bcrypt
+import pytest
+
+from tests.support.faults import refused_port
+from tests.support.servers import SENTINEL_SECRET_KEY, LiveServer
+
+SENTINEL_PASSWORD = "sentinel-admin-password-3b8f"
+SENTINEL_DB_PASSWORD = "sentinel-db-password-71e5a2"
+SENTINEL_METRICS_TOKEN = "sentinel-metrics-token-c4d9e0"
+SENTINEL_HASH = bcrypt.hashpw(SENTINEL_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+FAKE_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZW50aW5lbCJ9.c2VudGluZWwtc2lnbmF0dXJlLXh5eg"
+SENTINEL_COOKIE = "sentinel-session-cookie-8a1f"
+SENTINELS = (SENTINEL_SECRET_KEY, SENTINEL_PASSWORD, SENTINEL_DB_PASSWORD, SENTINEL_METRICS_TOKEN,
+             SENTINEL_HASH, FAKE_JWT, SENTINEL_COOKIE)
+
+SECRET_ENV = {"DB_PASSWORD": SENTINEL_DB_PASSWORD, "ADMIN_PASSWORD_HASH": SENTINEL_HASH,
+              "ADMIN_USERNAME": "admin", "ALLOW_FALLBACK_LOGIN": "true", "METRICS_TOKEN": SENTINEL_METRICS_TOKEN}
+REQUEST_LOGGERS = {"gunicorn.access", "django.request", "infinityai.request"}
+
+
+def log_lines(server: LiveServer) -> list[dict]:
+    lines = [line for line in server.log().splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"a log line is not JSON: {line!r}")
+    return records
+
+
+def drive(server: LiveServer) -> list[str]:
+    """Right, wrong and over-long logins, bad tokens, cookies; returns the request ids answered."""
+    ids = []
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body in (f"username=admin&password={SENTINEL_PASSWORD}", "username=admin&password=wrong-one",
+                 "username=admin&password=" + "x" * 5000):
+        ids.append(server.post("/login", body=body, headers=form).header("X-Request-ID"))
+    ids.append(server.post("/api/login", body=json.dumps({"username": "admin", "password": SENTINEL_PASSWORD}),
+                           headers={"Content-Type": "application/json"}).header("X-Request-ID"))
+    ids.append(server.get("/api/auth/me", headers={"Authorization": f"Bearer {FAKE_JWT}"}).header("X-Request-ID"))
+    ids.append(server.get("/metrics", headers={"Authorization": "Bearer wrong-token-123"}).header("X-Request-ID"))
+    ids.append(server.get("/metrics", headers={"Authorization": f"Bearer {SENTINEL_METRICS_TOKEN}"})
+               .header("X-Request-ID"))
+    ids.append(server.get("/admin/", headers={"Cookie": f"sessionid={SENTINEL_COOKIE}"}).header("X-Request-ID"))
+    ids.append(server.get(f"/health?token={FAKE_JWT}").header("X-Request-ID"))
+    return ids
+
+
+def assert_clean(server: LiveServer, ids: list[str]) -> list[dict]:
+    text = server.log()
+    for sentinel in SENTINELS:
+        assert sentinel not in text, f"a secret reached the log: {sentinel[:12]}..."
+    records = log_lines(server)
+    for record in records:
+        assert {"time", "level", "logger", "message"} <= set(record)
+        if record["logger"] in REQUEST_LOGGERS:
+            assert record["request_id"], record
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert {r["request_id"] for r in access} >= set(ids)
+    for record in access:
+        assert record["method"] and record["path"].startswith("/") and isinstance(record["status"], int)
+        assert isinstance(record["duration_ms"], float) and record["client"] == "127.0.0.1"
+    return records
+
+
+def test_logs_are_json_with_request_ids_and_no_secrets(serve, sqlite_env) -> None:
+    server = serve(workers=2, **sqlite_env, **SECRET_ENV)
+    ids = drive(server)
+    assert all(ids) and len(set(ids)) == len(ids)
+    server.stop()  # gunicorn's shutdown lines too
+    records = assert_clean(server, ids)
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records)
+
+
+def test_database_fault_logs_stay_clean(serve) -> None:
+    """A refused database: the warnings and 503s are logged as JSON, the password nowhere."""
+    server = serve(workers=2, DB_HOST="127.0.0.1", DB_PORT=str(refused_port()), DB_USER="app",
+                   DB_SSL_DISABLED="true", **SECRET_ENV)
+    ids = drive(server)
+    ids.append(server.get("/health").header("X-Request-ID"))
+    server.stop()
+    records = assert_clean(server, ids)
+    assert any(r["level"] == "WARNING" and "database" in r["message"] for r in records)
+
+
+def test_request_id_taken_when_sane_and_made_otherwise(serve, sqlite_env) -> None:
+    server = serve(**sqlite_env)
+    assert server.get("/ready", headers={"X-Request-ID": "req-42.abc"}).header("X-Request-ID") == "req-42.abc"
+    for insane in ("has space", "a" * 200, "x\u00e9", "-leading-dash"):
+        made = server.get("/ready", headers={"X-Request-ID": insane.encode("utf-8").decode("latin-1")}) \
+            .header("X-Request-ID")
+        assert re.fullmatch(r"[0-9a-f]{32}", made), made
+    assert re.fullmatch(r"[0-9a-f]{32}", server.get("/nowhere").header("X-Request-ID"))
+    server.stop()
+    access = [r for r in log_lines(server) if r["logger"] == "gunicorn.access"]
+    assert any(r["request_id"] == "req-42.abc" and r["path"] == "/ready" for r in access)
+
+
+def test_console_format_for_development(serve, sqlite_env) -> None:
+    """LOG_FORMAT=console (make run): readable lines with the request id, still redacted."""
+    server = serve(LOG_FORMAT="console", **sqlite_env, **SECRET_ENV)
+    server.get("/health", headers={"X-Request-ID": "console-1", "Authorization": f"Bearer {FAKE_JWT}"})
+    server.stop()
+    text = server.log()
+    assert re.search(r"INFO +gunicorn\.access \[console-1\] GET /health 200 [\d.]+ms", text), text
+    assert not any(line.startswith("{") for line in text.splitlines())
+    for sentinel in SENTINELS:
+        assert sentinel not in text

@@ -1,0 +1,102 @@
+"""GET /metrics on a real gunicorn with two workers: authorised, and counting every worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.support.faults import refused_port
+
+TOKEN = "metrics-token-for-tests-5e2c"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in the Prometheus text format, or None if absent."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        match = re.match(r"^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
+        if found == labels:
+            return float(match.group(4))
+    return None
+
+
+def scrape(server) -> str:
+    reply = server.get("/metrics", headers=AUTH)
+    assert reply.status == 200, reply.body
+    assert reply.header("Content-Type").startswith("text/plain")
+    return reply.body.decode()
+
+
+def test_metrics_404_without_a_configured_token(serve, sqlite_env) -> None:
+    server = serve(**sqlite_env)
+    reply = server.get("/metrics", headers=AUTH)
+    assert reply.status == 404
+    assert reply.json() == {"detail": "Not Found"}
+
+
+def test_metrics_401_without_the_right_token(serve, sqlite_env) -> None:
+    server = serve(METRICS_TOKEN=TOKEN, **sqlite_env)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
+                    {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": "Bearer"}):
+        reply = server.get("/metrics", headers=headers)
+        assert reply.status == 401, headers
+        assert reply.header("WWW-Authenticate").startswith("Bearer")
+        assert reply.json() == {"detail": "A valid metrics token is required."}
+    assert server.get("/api/metrics", headers={"Authorization": f"bearer {TOKEN}"}).status == 200
+
+
+def test_counts_are_right_across_two_workers(serve, sqlite_env, tmp_path: Path) -> None:
+    """N requests spread over both workers: /metrics reports N, whichever worker answers;
+    a worker killed and replaced keeps its counts; a restart starts from zero."""
+    metrics_dir = tmp_path / "metrics"
+    env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GUNICORN_THREADS": "2",
+           **sqlite_env}
+    server = serve(workers=2, **env)
+    n = 60
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: server.get("/").status, range(n)))
+    assert statuses == [200] * n
+    writers = {int(m.group(1)) for p in metrics_dir.glob("counter_*.db") if (m := re.search(r"_(\d+)\.db$", p.name))}
+    assert set(server.worker_pids()) <= writers, "both workers should have answered some requests"
+    for _ in range(4):  # every scrape, whichever worker takes it, sees all of them
+        assert sample(scrape(server), "infinityai_http_requests_total", view="root", method="GET",
+                      status="200") == n
+
+    victim = server.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (victim in server.worker_pids() or len(server.worker_pids()) < 2):
+        time.sleep(0.1)
+    assert sample(scrape(server), "infinityai_http_requests_total", view="root", method="GET", status="200") == n
+    histogram = sample(scrape(server), "infinityai_http_request_duration_seconds_count", view="root")
+    assert histogram == n
+
+    server.stop()
+    again = serve(workers=2, **env)
+    assert sample(scrape(again), "infinityai_http_requests_total", view="root", method="GET", status="200") is None
+
+
+def test_database_gauge_and_health_check_duration(serve, sqlite_env) -> None:
+    """The database state as /health last reported it, and how long the check took."""
+    good = serve(METRICS_TOKEN=TOKEN, **sqlite_env)
+    assert good.get("/health").json()["database"] == "connected"
+    text = scrape(good)
+    assert sample(text, "infinityai_database_up") == 1
+    assert sample(text, "infinityai_health_check_duration_seconds_count", state="connected") == 1
+
+    bad = serve(METRICS_TOKEN=TOKEN, DB_HOST="127.0.0.1", DB_PORT=str(refused_port()), DB_SSL_DISABLED="true")
+    assert bad.get("/health").json()["database"] == "error"
+    text = scrape(bad)
+    assert sample(text, "infinityai_database_up") == 0
+    assert sample(text, "infinityai_health_check_duration_seconds_count", state="error") == 1
+    for outcome in ("success", "failure", "fallback", "throttled", "unavailable"):
+        assert sample(text, "infinityai_login_attempts_total", outcome=outcome) == 0
