@@ -244,7 +244,7 @@ def classify(probe: Probe, config: Config) -> str:
     code = probe.code
     if code == 3159:  # MySQL: connections using insecure transport are prohibited
         return "tls_required"
-    if code == 1045:
+    if code in (1045, 1698):  # 1698: MariaDB's access denied for a user it knows by no password
         return "access_denied"
     if code == 1049:
         return "database_missing"
