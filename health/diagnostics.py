@@ -295,7 +295,8 @@ def database_findings(config: Config) -> list[Finding]:
     if cause == "access_denied" and config.DB_SSL_DISABLED:
         # MariaDB refuses a plain connection under require_secure_transport with 1045 too.
         retry = _with_deadline(lambda: _mysql_probe(_connect_kwargs(config, ssl_mode="REQUIRED")), timeout)
-        if retry.ok or retry.code not in (1045, None):
+        # Signed in with TLS (even if the database then is missing or forbidden): TLS was the problem.
+        if retry.ok or retry.code in (1044, 1049):
             cause = "tls_required"
     summary, action = causes[cause]
     return [Finding("database", Status.FAIL, summary, cause=cause, action=action, code=probe.code,
