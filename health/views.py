@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 from django.conf import settings
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,6 +71,12 @@ class DiagnosticsView(APIView):
 
     permission_classes = (IsAdminUser,)
     throttle_classes = ()
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        # 405 for a method the route does not have, before asking who is calling.
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     def get(self, request: Request) -> Response:
         report = diagnose(settings.CONFIG)

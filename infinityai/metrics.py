@@ -31,6 +31,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from infinityai.errors import json_error
 from infinityai.middleware import PROBE_PATH
@@ -102,16 +104,24 @@ def registry() -> CollectorRegistry:
     return merged
 
 
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """GET /metrics: 404 when METRICS_TOKEN is unset, 401 without the right bearer token."""
-    token = settings.CONFIG.METRICS_TOKEN
-    if not token:
-        return json_error(HTTPStatus.NOT_FOUND)
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return json_error(HTTPStatus.UNAUTHORIZED, "A valid metrics token is required.",
-                          WWW_Authenticate='Bearer realm="metrics"')
-    if request.method not in ("GET", "HEAD"):
-        return json_error(HTTPStatus.METHOD_NOT_ALLOWED, Allow="GET, HEAD")
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST,
-                        headers={"Cache-Control": "no-store"})
+class MetricsView(APIView):
+    """GET /metrics: 404 when METRICS_TOKEN is unset, 401 without the right bearer token.
+
+    The token is checked here, not by the API's authentication classes: a scraper holds
+    one shared secret, not a user's token."""
+
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: Request) -> HttpResponse:
+        token = settings.CONFIG.METRICS_TOKEN
+        if not token:
+            return json_error(HTTPStatus.NOT_FOUND)
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            return json_error(HTTPStatus.UNAUTHORIZED, "A valid metrics token is required.",
+                              WWW_Authenticate='Bearer realm="metrics"')
+        return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST,
+                            headers={"Cache-Control": "no-store"})

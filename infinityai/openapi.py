@@ -208,3 +208,67 @@ class HealthDocs(OpenApiViewExtension):
                 return super().get(*args, **kwargs)
 
         return Documented
+
+
+# --- operations (issue 4): diagnostics and metrics ----------------------------------
+
+DIAGNOSTIC_CHECK = inline_serializer("DiagnosticCheck", {
+    "check": serializers.CharField(help_text="configuration, fallback admin, metrics, database, migrations"),
+    "status": serializers.ChoiceField(["ok", "warn", "fail"]),
+    "summary": serializers.CharField(help_text="What was found, in plain words."),
+    "cause": serializers.CharField(allow_null=True, help_text=(
+        "A stable key for a failure: access_denied, tls_required, database_missing, no_privilege, refused, "
+        "timeout, unknown_host, ca_untrusted, host_mismatch, tls_error, connection_lost, migrations_pending, "
+        "invalid_setting, user_format, fallback_misconfigured, unknown.")),
+    "action": serializers.CharField(allow_null=True, help_text="What to do, in the runbook's words."),
+    "code": serializers.IntegerField(allow_null=True, help_text="The MySQL client's error code."),
+    "detail": serializers.CharField(allow_null=True, help_text="The driver's message, secrets removed."),
+})
+DIAGNOSTICS = inline_serializer("Diagnostics", {
+    "ok": serializers.BooleanField(help_text="False when any check failed (warnings allowed)."),
+    "service": serializers.CharField(),
+    "version": serializers.CharField(allow_null=True),
+    "checks": DIAGNOSTIC_CHECK.__class__(many=True),
+})
+
+
+class DiagnosticsDocs(OpenApiViewExtension):
+    target_class = "health.views.DiagnosticsView"
+
+    def view_replacement(self) -> type:
+        class Documented(self.target_class):
+            @extend_schema(
+                operation_id="ops_diagnostics", tags=["operations"], summary="What is wrong and what to do",
+                description=(
+                    "The same document as `python manage.py diagnose --json`: the configuration and the "
+                    "database checked, each failure with its cause and the runbook's action. Staff only "
+                    "(the fallback admin included: it works while the database is down). 200 whatever "
+                    "the findings; `ok` says whether all is well."),
+                responses={200: DIAGNOSTICS, **error_responses(401, 403)},
+            )
+            def get(self, *args: Any, **kwargs: Any) -> Any:
+                return super().get(*args, **kwargs)
+
+        return Documented
+
+
+class MetricsDocs(OpenApiViewExtension):
+    target_class = "infinityai.metrics.MetricsView"
+
+    def view_replacement(self) -> type:
+        class Documented(self.target_class):
+            @extend_schema(
+                operation_id="metrics", tags=["operations"], summary="Prometheus metrics",
+                description=(
+                    "The Prometheus text format, counted across every gunicorn worker. Needs "
+                    "`Authorization: Bearer $METRICS_TOKEN`; 404 when METRICS_TOKEN is unset."),
+                auth=[],
+                responses={
+                    (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Prometheus text format."),
+                    **error_responses(401, 404),
+                },
+            )
+            def get(self, *args: Any, **kwargs: Any) -> Any:
+                return super().get(*args, **kwargs)
+
+        return Documented

@@ -11,7 +11,7 @@ from django.urls import URLPattern, include, path, re_path
 
 from health.views import DiagnosticsView, HealthView, ReadyView, RootView
 from infinityai import errors
-from infinityai.metrics import metrics_view
+from infinityai.metrics import MetricsView
 from infinityai.schema_views import DocsView, SchemaView
 
 
@@ -29,7 +29,7 @@ api_patterns = [
     route("schema", SchemaView.as_view(), "schema"),
     route("docs", DocsView.as_view(), "docs"),
     route("ops/diagnostics", DiagnosticsView.as_view(), "ops-diagnostics"),
-    route("metrics", metrics_view, "metrics"),
+    route("metrics", MetricsView.as_view(), "metrics"),
 ]
 
 urlpatterns = [

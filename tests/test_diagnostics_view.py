@@ -44,3 +44,10 @@ def test_others_are_refused(user: User | None) -> None:
     response = call("/api/ops/diagnostics", user)
     assert response.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
     assert "checks" not in response.data
+
+
+def test_other_methods_are_405_before_permissions() -> None:
+    request = APIRequestFactory().post("/api/ops/diagnostics", {}, format="json")
+    response = resolve("/api/ops/diagnostics").func(request)
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert "GET" in response["Allow"]
