@@ -152,9 +152,10 @@ class RootDocs(OpenApiViewExtension):
         class Documented(self.target_class):
             @extend_schema(
                 operation_id="service_root", tags=["service"], summary="What this service is",
-                responses={200: inline_serializer("ServiceRoot", {
+                description="The service's name and where its documentation and health are.",
+                responses={200: OpenApiResponse(inline_serializer("ServiceRoot", {
                     "service": serializers.CharField(), "docs": serializers.CharField(),
-                    "health": serializers.CharField()})},
+                    "health": serializers.CharField()}), description="The service.")},
                 examples=[OpenApiExample("root", response_only=True, value={
                     "service": SERVICE_NAME, "docs": "/docs", "health": "/health"})],
             )
@@ -172,8 +173,9 @@ class ReadyDocs(OpenApiViewExtension):
             @extend_schema(
                 operation_id="ready", tags=["service"], summary="Liveness: the process answers",
                 description="Touches no database, cache or network. Answers whatever the Host header says.",
-                responses={200: inline_serializer("Ready", {
-                    "status": serializers.ChoiceField(["ready"]), "service": serializers.CharField()})},
+                responses={200: OpenApiResponse(inline_serializer("Ready", {
+                    "status": serializers.ChoiceField(["ready"]), "service": serializers.CharField()}),
+                    description="The process is up.")},
             )
             def get(self, *args: Any, **kwargs: Any) -> Any:
                 return super().get(*args, **kwargs)
@@ -197,7 +199,7 @@ class HealthDocs(OpenApiViewExtension):
                     description="`1`, `true` or `yes`: answer 503 when the database is not connected; "
                                 "any other value: not strict.")],
                 responses={
-                    200: HEALTH,
+                    200: OpenApiResponse(HEALTH, description="Healthy, or degraded (see `database`)."),
                     503: OpenApiResponse(HEALTH, description="Not healthy, and `strict=1` was asked."),
                 },
                 examples=[OpenApiExample("healthy", response_only=True, status_codes=["200"], value={
