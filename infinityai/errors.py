@@ -15,6 +15,8 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from infinityai.request_id import current_request_id
+
 # Paths whose errors stay HTML: they are pages for people, not API responses.
 HTML_PREFIXES = ("/admin/", "/docs")
 
@@ -61,8 +63,18 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
     return json_error(HTTPStatus.NOT_FOUND)
 
 
+def server_error_body() -> dict[str, str]:
+    """A 500's body: the request id to quote (also in X-Request-ID), nothing of the cause,
+    which is in the log line carrying the same id."""
+    body = {"detail": "Internal server error."}
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
 def server_error(request: HttpRequest) -> JsonResponse:
-    return json_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+    return JsonResponse(server_error_body(), status=HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -11,7 +11,14 @@ from http import HTTPStatus
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from infinityai.errors import DATABASE_OUTAGE, database_unavailable, json_error, status_phrase, wants_html
+from infinityai.errors import (
+    DATABASE_OUTAGE,
+    database_unavailable,
+    json_error,
+    server_error_body,
+    status_phrase,
+    wants_html,
+)
 
 log = logging.getLogger("infinityai.request")
 
@@ -64,7 +71,9 @@ class JsonErrorMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
             and not wants_html(request)
         ):
-            response.content = json.dumps({"detail": status_phrase(response.status_code)}).encode()
+            body = (server_error_body() if response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+                    else {"detail": status_phrase(response.status_code)})
+            response.content = json.dumps(body).encode()
             response["Content-Type"] = "application/json"
             if response.has_header("Content-Length"):  # set by CommonMiddleware for the old body
                 response["Content-Length"] = str(len(response.content))

@@ -9,6 +9,7 @@ the error responses every operation shares, so no view can forget them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiViewExtension
@@ -54,7 +55,6 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
-    "example": {"detail": "Not Found"},
 }
 FIELD_ERRORS_SCHEMA = {
     "type": "object",
@@ -69,7 +69,6 @@ SERVER_ERROR_SCHEMA = {
         "request_id": {"type": "string", "description": "Quote it when reporting the error."},
     },
     "required": ["detail"],
-    "example": {"detail": "Internal server error.", "request_id": "5f0c1b7e2a9d4c3e"},
 }
 
 
@@ -78,19 +77,35 @@ def _header(description: str) -> dict[str, Any]:
 
 
 RETRY_AFTER = _header("Seconds to wait before trying again.")
-ERRORS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    # status: (description, schema component, response headers)
-    "400": ("Malformed request: `detail`, or field errors naming each field.", "BadRequest", {}),
-    "401": ("Missing, malformed, expired or revoked credentials.", "Error",
-            {"WWW-Authenticate": _header("The scheme to authenticate with: `Bearer`.")}),
-    "403": ("Authenticated, but not allowed to do this.", "Error", {}),
-    "404": ("No such resource.", "Error", {}),
-    "413": ("Request body larger than the limit (2.5 MB).", "Error", {}),
-    "415": ("Unsupported Content-Type.", "Error", {}),
-    "429": ("Too many attempts; wait `Retry-After` seconds.", "Error", {"Retry-After": RETRY_AFTER}),
-    "500": ("Internal error. The body holds the request id and nothing of the cause.", "ServerError", {}),
-    "503": ("The database is unavailable; retry after `Retry-After` seconds.", "Error",
-            {"Retry-After": RETRY_AFTER}),
+
+
+@dataclass(frozen=True)
+class ErrorDoc:
+    description: str
+    component: str
+    example: dict[str, Any]
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+ERRORS: dict[str, ErrorDoc] = {
+    "400": ErrorDoc("Malformed request: `detail`, or field errors naming each field.", "BadRequest",
+                    {"username": ["This field is required."]}),
+    "401": ErrorDoc("Missing, malformed, expired or revoked credentials.", "Error",
+                    {"detail": "Authentication credentials were not provided."},
+                    {"WWW-Authenticate": _header("The scheme to authenticate with: `Bearer`.")}),
+    "403": ErrorDoc("Authenticated, but not allowed to do this.", "Error",
+                    {"detail": "You do not have permission to perform this action."}),
+    "404": ErrorDoc("No such resource.", "Error", {"detail": "Not Found"}),
+    "413": ErrorDoc("Request body larger than the limit (2.5 MB).", "Error",
+                    {"detail": "Request body too large: the limit is 2621440 bytes."}),
+    "415": ErrorDoc("Unsupported Content-Type.", "Error",
+                    {"detail": 'Unsupported media type "text/plain" in request.'}),
+    "429": ErrorDoc("Too many attempts; wait `Retry-After` seconds.", "Error",
+                    {"detail": "Too many failed sign-ins; try again in 900 seconds."}, {"Retry-After": RETRY_AFTER}),
+    "500": ErrorDoc("Internal error. The body holds the request id and nothing of the cause.", "ServerError",
+                    {"detail": "Internal server error.", "request_id": "5f0c1b7e2a9d4c3e8b1a0f6d7c2e9b4a"}),
+    "503": ErrorDoc("The database is unavailable; retry after `Retry-After` seconds.", "Error",
+                    {"detail": "The database is unavailable; try again shortly."}, {"Retry-After": RETRY_AFTER}),
 }
 COMPONENTS = {
     "Error": ERROR_SCHEMA,
@@ -104,15 +119,35 @@ EVERY_OPERATION = ("500",)
 WITH_BODY = ("400", "413", "415")
 
 
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """`responses=` entries for an operation's own error statuses (filled in by the hook)."""
-    return {status: OpenApiResponse(description=ERRORS[str(status)][0]) for status in statuses}
+def _ref(component: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{component}"}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """`responses=` entries for an operation's own error statuses, in the envelope's
+    schema (so that `examples=` for those statuses attach). `descriptions` override the
+    catalogue's, keyed `s400=...`."""
+    return {status: OpenApiResponse(_ref(ERRORS[str(status)].component),
+                                    description=descriptions.get(f"s{status}", ERRORS[str(status)].description))
+            for status in statuses}
+
+
+# GET /metrics takes METRICS_TOKEN, not a user's token: a scheme of its own, so that a
+# client (Swagger UI's Authorize, schemathesis) sends each token only where it belongs.
+METRICS_SCHEME = "metricsToken"
+SECURITY_SCHEMES = {
+    METRICS_SCHEME: {"type": "http", "scheme": "bearer",
+                     "description": "The value of METRICS_TOKEN (GET /metrics only)."},
+}
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Postprocessing hook: every error response gets the envelope's schema and headers."""
+    """Postprocessing hook: every error response gets the envelope's schema, an example
+    and its headers (WWW-Authenticate, Retry-After), whoever declared it; the security
+    schemes declared here join drf-spectacular's."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
+    result["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
@@ -120,16 +155,19 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for status in statuses:
                 responses.setdefault(status, {})
             for status, response in responses.items():
-                if status not in ERRORS or "content" in response:
-                    continue  # not an error, or the operation documents a body of its own
-                description, component, headers = ERRORS[status]
+                doc = ERRORS.get(status)
+                if doc is None:
+                    continue
                 if not response.get("description"):
-                    response["description"] = description
-                response["content"] = {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
-                }
-                if headers:
-                    response["headers"] = {**headers, **response.get("headers", {})}
+                    response["description"] = doc.description
+                content = response.setdefault("content", {"application/json": {"schema": _ref(doc.component)}})
+                media = content.get("application/json")
+                if media is None or media.get("schema") != _ref(doc.component):
+                    continue  # the operation answers this status with a body of its own (e.g. /health's 503)
+                if "examples" not in media:
+                    media["example"] = doc.example
+                if doc.headers:
+                    response["headers"] = {**doc.headers, **response.get("headers", {})}
     return result
 
 
@@ -264,7 +302,7 @@ class MetricsDocs(OpenApiViewExtension):
                 description=(
                     "The Prometheus text format, counted across every gunicorn worker. Needs "
                     "`Authorization: Bearer $METRICS_TOKEN`; 404 when METRICS_TOKEN is unset."),
-                auth=[],
+                auth=[{METRICS_SCHEME: []}],
                 responses={
                     (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Prometheus text format."),
                     **error_responses(401, 404),

@@ -80,10 +80,16 @@ def test_unknown_host_is_400_json(server) -> None:
 def test_server_error_is_json_without_the_exception(module_serve, path: str, debug: str) -> None:
     """A view that raises: 500 JSON with nothing of the exception, DEBUG or not."""
     server = module_serve(DJANGO_SETTINGS_MODULE="tests.support.faulty_settings", DEBUG=debug)
-    reply = server.get(path)
+    reply = server.get(path, headers={"X-Request-ID": "client-chosen-id-42"})
     body = assert_error(reply, HTTPStatus.INTERNAL_SERVER_ERROR)
     assert LEAK.encode() not in reply.body and b"RuntimeError" not in reply.body
-    assert set(body) <= {"detail", "request_id"}
+    assert body == {"detail": "Internal server error.", "request_id": "client-chosen-id-42"}
+    assert reply.header("X-Request-ID") == "client-chosen-id-42"
+    made = server.get(path)
+    assert made.json()["request_id"] == made.header("X-Request-ID") and len(made.header("X-Request-ID")) >= 16
+    # The cause is in the log, on the line that carries the same id.
+    logged = [line for line in server.log().splitlines() if "client-chosen-id-42" in line]
+    assert any(LEAK in line for line in logged), server.log()[-3000:]
 
 
 def test_database_outage_is_503_with_retry_after(module_serve) -> None:
