@@ -16,6 +16,8 @@ in one redeploy instead of one per crash loop, and never prints a secret's value
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -183,6 +185,24 @@ VARIABLES: list[Var] = [
         ("ADMIN_PASSWORD", "str", "",
          "Plaintext fallback password; refused unless ADMIN_ALLOW_PLAINTEXT=true. Temporary use only.", True),
         ("ADMIN_ALLOW_PLAINTEXT", "bool", "false", "Accept ADMIN_PASSWORD (a warning is logged at every start)."),
+    ),
+    *_vars(
+        "Sign-in and tokens",
+        ("TOKEN_SIGNING_KEY", "str", "",
+         "HS256 key for bearer tokens (32+ characters). Empty: HMAC-SHA256 of SECRET_KEY with a fixed "
+         "label, so rotating SECRET_KEY also rotates it.", True),
+        ("ACCESS_TOKEN_MINUTES", "int", "30", "Lifetime of an access token, in minutes."),
+        ("REFRESH_TOKEN_HOURS", "int", "168", "Lifetime of a refresh token, in hours (POST /api/auth/refresh)."),
+        ("BCRYPT_ROUNDS", "int", "12", "bcrypt cost of new password hashes (4-16; tests use 4)."),
+        ("LOGIN_FAILURES_PER_USER", "int", "5",
+         "Failed sign-ins for one user name before POST /login answers 429 (0: no limit)."),
+        ("LOGIN_FAILURES_PER_CLIENT", "int", "20",
+         "Failed sign-ins from one client address before POST /login answers 429 (0: no limit)."),
+        ("LOGIN_LOCKOUT_SECONDS", "int", "900",
+         "Window in which failures are counted; the lockout ends when it does (Retry-After)."),
+        ("TRUSTED_PROXY_COUNT", "int", "1",
+         "Proxies in front of the service that append to X-Forwarded-For (App Service: 1; "
+         "0 when clients connect directly)."),
     ),
     *_vars(
         "Operations",
@@ -385,12 +405,30 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
     if v["DB_SSL_CA"] and not Path(v["DB_SSL_CA"]).is_file():
         problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} does not exist or is not a file")
 
+    if v["TOKEN_SIGNING_KEY"] and len(v["TOKEN_SIGNING_KEY"]) < 32:
+        problems.append("TOKEN_SIGNING_KEY: (value hidden) is shorter than 32 characters")
+    for name, low, high in (("ACCESS_TOKEN_MINUTES", 1, 24 * 60), ("REFRESH_TOKEN_HOURS", 1, 24 * 90),
+                            ("BCRYPT_ROUNDS", 4, 16), ("LOGIN_LOCKOUT_SECONDS", 1, 24 * 3600),
+                            ("LOGIN_FAILURES_PER_USER", 0, 10**6), ("LOGIN_FAILURES_PER_CLIENT", 0, 10**6),
+                            ("TRUSTED_PROXY_COUNT", 0, 10)):
+        if v[name] is not None and not low <= v[name] <= high:
+            problems.append(f"{name}: {v[name]} must be between {low} and {high}")
+
     if v["ADMIN_PASSWORD"] and not v["ADMIN_ALLOW_PLAINTEXT"]:
         problems.append("ADMIN_PASSWORD: a plaintext admin password is refused unless "
                         "ADMIN_ALLOW_PLAINTEXT=true; prefer ADMIN_PASSWORD_HASH")
     if v["ADMIN_PASSWORD"] and v["ADMIN_ALLOW_PLAINTEXT"]:
         warnings.append("ADMIN_PASSWORD is a plaintext password (ADMIN_ALLOW_PLAINTEXT=true): "
                         "replace it with ADMIN_PASSWORD_HASH soon")
+
+
+def derive_signing_key(secret_key: str) -> str:
+    """The bearer-token key when TOKEN_SIGNING_KEY is unset: HMAC-SHA256(SECRET_KEY, a fixed label).
+
+    A key of its own, so a token is never a signature made with the key that
+    also signs sessions and password-reset links, yet nothing more to manage.
+    """
+    return hmac.new(secret_key.encode(), b"infinityai.accounts.tokens.signing-key", hashlib.sha256).hexdigest()
 
 
 def load_or_exit(environ_map: Mapping[str, str] | None = None) -> Config:

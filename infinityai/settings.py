@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 from corsheaders.defaults import default_headers
 
-from infinityai.config import BASE_DIR, load
+from infinityai.config import BASE_DIR, SERVICE_NAME, derive_signing_key, load
 from infinityai.database import databases
 from infinityai.logs import logging_config
 
 CONFIG = load()
+
 
 # --- Core ---------------------------------------------------------------------
 
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -108,6 +111,59 @@ HEALTH_DB_TIMEOUT = CONFIG.HEALTH_DB_TIMEOUT
 # --- Authentication -------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Database users first; the fallback admin only for a name the database does not
+# hold, or when it cannot be reached (accounts/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.DatabaseBackend",
+    "accounts.backends.FallbackAdminBackend",
+]
+PASSWORD_HASHERS = [
+    "accounts.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+BCRYPT_ROUNDS = CONFIG.BCRYPT_ROUNDS
+
+FALLBACK_LOGIN = {
+    "ENABLED": CONFIG.ALLOW_FALLBACK_LOGIN,
+    "USERNAME": CONFIG.ADMIN_USERNAME,
+    "PASSWORD_HASH": CONFIG.ADMIN_PASSWORD_HASH,
+    "PASSWORD": CONFIG.ADMIN_PASSWORD if CONFIG.ADMIN_ALLOW_PLAINTEXT else "",
+}
+
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=CONFIG.ACCESS_TOKEN_MINUTES),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=CONFIG.REFRESH_TOKEN_HOURS),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": CONFIG.TOKEN_SIGNING_KEY or derive_signing_key(SECRET_KEY),
+    "ISSUER": SERVICE_NAME,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "CHECK_REVOKE_TOKEN": True,
+}
+
+LOGIN_THROTTLE = {
+    "FAILURES_PER_USER": CONFIG.LOGIN_FAILURES_PER_USER,
+    "FAILURES_PER_CLIENT": CONFIG.LOGIN_FAILURES_PER_CLIENT,
+    "WINDOW_SECONDS": CONFIG.LOGIN_LOCKOUT_SECONDS,
+}
+TRUSTED_PROXY_COUNT = CONFIG.TRUSTED_PROXY_COUNT
+
+# --- Cache ----------------------------------------------------------------------
+# Login failure counts and revoked tokens. "default" is shared through Redis when
+# REDIS_URL is set; "local" is this process's memory, used while Redis is down
+# (accounts/cache.py). Short socket timeouts keep a hung Redis from holding requests.
+
+_LOCAL_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.REDIS_URL,
+         "KEY_PREFIX": "infinityai", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
+        if CONFIG.REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    ),
+    "local": _LOCAL_CACHE,
+}
 
 # --- API ------------------------------------------------------------------------
 
@@ -118,7 +174,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "infinityai.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

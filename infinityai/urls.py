@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, include, path, re_path
 
+from accounts.views import LoginView, LogoutView, MeView, RefreshView
 from health.views import DiagnosticsView, HealthView, ReadyView, RootView
 from infinityai import errors
 from infinityai.metrics import MetricsView
@@ -30,6 +31,11 @@ api_patterns = [
     route("docs", DocsView.as_view(), "docs"),
     route("ops/diagnostics", DiagnosticsView.as_view(), "ops-diagnostics"),
     route("metrics", MetricsView.as_view(), "metrics"),
+    route("login", LoginView.as_view(), "login"),
+    route("auth/login", LoginView.as_view(), "auth-login"),
+    route("auth/refresh", RefreshView.as_view(), "auth-refresh"),
+    route("auth/me", MeView.as_view(), "auth-me"),
+    route("auth/logout", LogoutView.as_view(), "auth-logout"),
 ]
 
 urlpatterns = [

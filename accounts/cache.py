@@ -1,0 +1,86 @@
+"""The cache that login throttling and token revocation count in, kept answering
+when Redis is not.
+
+With REDIS_URL set, counts live in Redis so that every instance sees the same
+numbers. When Redis fails (refused, timed out), the operation falls back to this
+process's own memory (the "local" cache) and Redis is left alone for
+`REDIS_RETRY_SECONDS`, so an outage costs one short timeout per process, not one
+per request. Throttling then still works, per instance instead of across them
+(see docs/decisions/login-throttling.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import BaseCache, caches
+
+log = logging.getLogger("accounts.cache")
+
+REDIS_RETRY_SECONDS = 10.0
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_shared_down_until = 0.0
+
+
+def _shared_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - redis is in requirements/base.txt
+        return (OSError,)
+    return (RedisError, OSError)
+
+
+def run(operation: Callable[[BaseCache], T]) -> T:
+    """Apply `operation` to the shared cache, or to the local one while it is down."""
+    global _shared_down_until
+    if time.monotonic() >= _shared_down_until:
+        try:
+            return operation(caches["default"])
+        except _shared_errors() as exc:
+            with _lock:
+                first = time.monotonic() >= _shared_down_until
+                _shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            if first:
+                log.warning("shared cache unavailable (%s); counting in this process for %ss",
+                            type(exc).__name__, REDIS_RETRY_SECONDS)
+    return operation(caches["local"])
+
+
+def get_many(keys: list[str]) -> dict[str, Any]:
+    return run(lambda c: c.get_many(keys))
+
+
+def set_value(key: str, value: Any, timeout: float) -> None:
+    run(lambda c: c.set(key, value, timeout))
+
+
+def get(key: str) -> Any:
+    return run(lambda c: c.get(key))
+
+
+def increment(key: str, timeout: float, start: Any = None) -> int:
+    """Add one to `key`, creating it (with `timeout`) when absent. Atomic in Redis and in memory."""
+
+    def op(c: BaseCache) -> int:
+        c.add(key, 0, timeout)
+        try:
+            return c.incr(key)
+        except ValueError:  # expired between add and incr
+            c.set(key, 1, timeout)
+            return 1
+
+    return run(op)
+
+
+def add(key: str, value: Any, timeout: float) -> bool:
+    return run(lambda c: c.add(key, value, timeout))
+
+
+def delete_many(keys: list[str]) -> None:
+    run(lambda c: c.delete_many(keys))

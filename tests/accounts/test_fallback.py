@@ -1,0 +1,141 @@
+"""The fallback admin: database up, refused, or never answering; revocation; misconfiguration."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import bcrypt
+import pytest
+
+from tests.support.accounts import (
+    ADMIN,
+    ADMIN_HASH,
+    ADMIN_PASSWORD,
+    INCORRECT,
+    assert_tokens,
+    create_users,
+    fallback_env,
+    login,
+    me,
+    post_json,
+    unique,
+)
+from tests.support.faults import HangingListener, refused_port
+
+FALLBACK_ME = {"username": ADMIN, "email": "", "is_staff": True, "auth_source": "fallback"}
+
+
+def log_lines(server, text: str) -> list[str]:
+    """Log lines holding `text`, whatever the log format (console or JSON)."""
+    return [line for line in server.log().splitlines() if text in line]
+
+
+def assert_fallback_works(server) -> dict:
+    tokens = assert_tokens(login(server, ADMIN, ADMIN_PASSWORD))
+    reply = me(server, tokens["access_token"])
+    assert reply.status == HTTPStatus.OK, reply.body
+    assert reply.json() == FALLBACK_ME
+    refreshed = post_json(server, "/api/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status == HTTPStatus.OK, refreshed.body
+    assert me(server, refreshed.json()["access_token"]).json() == FALLBACK_ME
+    return tokens
+
+
+def test_fallback_admin_with_the_database_up(start) -> None:
+    server = start(**fallback_env())
+    assert_fallback_works(server)
+    assert login(server, ADMIN, "wrong").json() == INCORRECT
+    log = server.log()
+    assert ADMIN_PASSWORD not in log and ADMIN_HASH not in log
+    warnings = log_lines(server, "fallback admin sign-in")
+    assert len(warnings) == 2 and all("WARNING" in line for line in warnings)
+    assert "succeeded" in warnings[0] and "failed" in warnings[1]
+    assert all("client=127.0.0.1" in line and "'admin'" in line for line in warnings)
+
+
+def test_a_database_user_of_the_same_name_wins(start, accounts_env) -> None:
+    """The fallback is only for a name the database does not hold."""
+    name = unique("ops")
+    create_users(accounts_env, {"username": name, "password": "db-password-1"})
+    server = start(**fallback_env(ADMIN_USERNAME=name))
+    assert login(server, name, ADMIN_PASSWORD).json() == INCORRECT
+    assert me(server, assert_tokens(login(server, name, "db-password-1"))["access_token"]).json()[
+        "auth_source"] == "database"
+
+
+@pytest.mark.parametrize("fault", ["refused", "hanging"])
+def test_fallback_admin_while_the_database_is_unreachable(serve, fault) -> None:
+    """Sign-in, /me and refresh work with no database; anyone else gets 503 with Retry-After."""
+    listener = HangingListener() if fault == "hanging" else None
+    port = listener.port if listener else refused_port()
+    try:
+        server = serve(**fallback_env(), DB_HOST="127.0.0.1", DB_PORT=str(port), DB_SSL_DISABLED="true",
+                       DB_CONNECT_TIMEOUT="1", BCRYPT_ROUNDS="4")
+        tokens = assert_fallback_works(server)
+        for username, password in (("someone", "pw"), (ADMIN, "wrong")):
+            reply = login(server, username, password)
+            assert reply.status == HTTPStatus.SERVICE_UNAVAILABLE, reply.body
+            assert reply.header("Retry-After") and "detail" in reply.json()
+            assert "Incorrect" not in reply.json()["detail"]
+        out = post_json(server, "/api/auth/logout", {"refresh_token": tokens["refresh_token"]},
+                        {"Authorization": f"Bearer {tokens['access_token']}"})
+        assert out.status == HTTPStatus.OK, out.body
+        assert post_json(server, "/api/auth/refresh",
+                         {"refresh_token": tokens["refresh_token"]}).status == HTTPStatus.UNAUTHORIZED
+    finally:
+        if listener:
+            listener.close()
+
+
+def test_turning_the_fallback_off_or_changing_the_hash_revokes_its_tokens(serve, sqlite_env) -> None:
+    first = serve(**sqlite_env, **fallback_env(), BCRYPT_ROUNDS="4")
+    tokens = assert_fallback_works(first)
+    first.stop()
+
+    rotated = bcrypt.hashpw(b"another-password", bcrypt.gensalt(4)).decode()
+    for env in (fallback_env(ALLOW_FALLBACK_LOGIN="false"), fallback_env(rotated)):
+        server = serve(**sqlite_env, **env, BCRYPT_ROUNDS="4")
+        assert me(server, tokens["access_token"]).status == HTTPStatus.UNAUTHORIZED
+        refreshed = post_json(server, "/api/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status == HTTPStatus.UNAUTHORIZED
+        server.stop()
+
+    same = serve(**sqlite_env, **fallback_env(), BCRYPT_ROUNDS="4")
+    assert me(same, tokens["access_token"]).status == HTTPStatus.OK
+
+
+@pytest.mark.parametrize(("value", "works"), [
+    (None, False),  # fallback enabled, no hash
+    ("", False),
+    (ADMIN_HASH[:-5], False),  # truncated
+    ("not-a-bcrypt-hash", False),
+    ("$1$abc$" + "x" * 22, False),  # md5-crypt, not bcrypt
+    (f'"{ADMIN_HASH}"', True),  # docker --env-file keeps the quotes
+    (f"  '{ADMIN_HASH}'\n", True),
+    (ADMIN_HASH.replace("$2b$", "$2y$"), True),
+])
+def test_misconfigured_fallback_answers_400_and_says_why_at_start(serve, sqlite_env, value, works) -> None:
+    env = fallback_env(ADMIN_PASSWORD_HASH=value) if value is not None else fallback_env(ADMIN_PASSWORD_HASH=None)
+    server = serve(**sqlite_env, **env, BCRYPT_ROUNDS="4")
+    reply = login(server, ADMIN, ADMIN_PASSWORD)
+    if works:
+        assert_tokens(reply)
+        return
+    assert reply.status == HTTPStatus.BAD_REQUEST and reply.json() == INCORRECT
+    errors = log_lines(server, "ADMIN_PASSWORD_HASH")
+    assert errors and all("ERROR" in line for line in errors), server.log()
+    if value:
+        assert value not in server.log()
+
+
+def test_fallback_disabled_is_the_same_400(start) -> None:
+    server = start(ALLOW_FALLBACK_LOGIN="false", ADMIN_USERNAME=ADMIN, ADMIN_PASSWORD_HASH=ADMIN_HASH)
+    assert login(server, ADMIN, ADMIN_PASSWORD).json() == INCORRECT
+
+
+def test_plaintext_fallback_password_works_only_when_allowed(serve, sqlite_env) -> None:
+    server = serve(**sqlite_env, ALLOW_FALLBACK_LOGIN="true", ADMIN_USERNAME=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD,
+                   ADMIN_ALLOW_PLAINTEXT="true", BCRYPT_ROUNDS="4")
+    assert_tokens(login(server, ADMIN, ADMIN_PASSWORD))
+    assert ADMIN_PASSWORD not in server.log()
+    assert "ADMIN_PASSWORD" in server.log()  # the warning at start
