@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,8 +33,19 @@ def _body_too_large(request: Request) -> Response | None:
     return None
 
 
+class AccountView(APIView):
+    """An unsupported method is a 405 before authentication (DRF checks credentials
+    first, which would answer 401 to `TRACE /api/auth/me`)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class LoginView(APIView):
+class LoginView(AccountView):
     """Username and password (form, multipart or JSON) for a bearer token pair."""
 
     authentication_classes = ()
@@ -55,7 +66,7 @@ class LoginView(APIView):
         return Response(outcome.body, status=outcome.status, headers=headers)
 
 
-class RefreshView(APIView):
+class RefreshView(AccountView):
     authentication_classes = ()
     permission_classes = ()
 
@@ -73,7 +84,7 @@ class RefreshView(APIView):
         return Response(body, headers=NO_STORE)
 
 
-class MeView(APIView):
+class MeView(AccountView):
     permission_classes = (IsAuthenticated,)
 
     def get(self, request: Request) -> Response:
@@ -82,7 +93,7 @@ class MeView(APIView):
                          "auth_source": auth_source(user)}, headers=NO_STORE)
 
 
-class LogoutView(APIView):
+class LogoutView(AccountView):
     permission_classes = (IsAuthenticated,)
 
     def post(self, request: Request) -> Response:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.accounts import ADMIN, ADMIN_PASSWORD, assert_tokens, fallback_env, login
 from tests.support.servers import ROOT
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -23,10 +24,14 @@ REPORTS = ROOT / "test-output" / "fuzz"
 
 @pytest.mark.slow
 def test_fuzzing_finds_no_server_error_and_no_schema_violation(module_serve, tmp_path: Path) -> None:
-    server = module_serve(CORS_ALLOW_ORIGINS="https://www.infinityai.pro")
+    server = module_serve(CORS_ALLOW_ORIGINS="https://www.infinityai.pro", BCRYPT_ROUNDS="4", **fallback_env())
+    # A real bearer token, so the authenticated routes are fuzzed past their 401.
+    token = assert_tokens(login(server, ADMIN, ADMIN_PASSWORD))["access_token"]
     REPORTS.mkdir(parents=True, exist_ok=True)
     command = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", f"http://127.0.0.1:{server.port}/api/schema",
+        str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(ROOT / "schemathesis.toml"),
+        "run", f"http://127.0.0.1:{server.port}/api/schema",
+        "--header", f"Authorization: Bearer {token}",
         "--checks", "all", "--max-examples", str(EXAMPLES), "--workers", "1",
         "--request-timeout", "10", "--generation-database", "none", "--no-color",
         "--report", "junit", "--report-junit-path", str(REPORTS / "junit.xml"),
