@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 import pytest
 
+from tests.support.accounts import assert_tokens, bearer, create_users, encode, login
 from tests.support.faults import refused_port
 from tests.support.faulty_urls import LEAK
 from tests.support.servers import Reply
@@ -105,3 +106,80 @@ def test_database_outage_is_503_with_retry_after(module_serve) -> None:
     body = assert_error(reply, HTTPStatus.SERVICE_UNAVAILABLE)
     assert int(reply.header("Retry-After")) > 0
     assert "127.0.0.1" not in body["detail"] and "refused" not in body["detail"].lower()
+
+
+# --- the sign-in and token routes ----------------------------------------------------------
+
+USER, USER_PASSWORD = "plain-user", "plain-user-password-1"
+STAFF, STAFF_PASSWORD = "staff-user", "staff-user-password-1"
+
+
+@pytest.fixture(scope="module")
+def accounts_server(module_serve):
+    server = module_serve(BCRYPT_ROUNDS="4", LOGIN_FAILURES_PER_USER="3")
+    create_users({"SQLITE_PATH": server.env["SQLITE_PATH"]},
+                 {"username": USER, "password": USER_PASSWORD},
+                 {"username": STAFF, "password": STAFF_PASSWORD, "staff": True})
+    return server
+
+
+@pytest.mark.parametrize("kind", ["json", "form", "multipart"])
+def test_missing_field_is_400_with_field_errors(accounts_server, kind: str) -> None:
+    body, headers = encode({"username": USER}, kind)
+    reply = accounts_server.post("/login", body=body, headers=headers)
+    assert reply.status == HTTPStatus.BAD_REQUEST and reply.header("Content-Type") == "application/json"
+    assert reply.json() == {"password": ["This field is required."]}
+
+
+def test_malformed_json_is_400_detail(accounts_server) -> None:
+    reply = accounts_server.post("/api/login", body=b'{"username": ', headers={"Content-Type": "application/json"})
+    assert assert_error(reply, HTTPStatus.BAD_REQUEST)["detail"].startswith("JSON parse error")
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"},
+                                     {"Authorization": "Bearer"}])
+def test_missing_or_bad_credentials_are_401_with_www_authenticate(accounts_server, headers: dict) -> None:
+    reply = accounts_server.get("/api/auth/me", headers=headers)
+    assert_error(reply, HTTPStatus.UNAUTHORIZED)
+    assert reply.header("WWW-Authenticate").startswith("Bearer")
+
+
+def test_non_staff_is_403_on_diagnostics(accounts_server) -> None:
+    token = assert_tokens(login(accounts_server, USER, USER_PASSWORD))["access_token"]
+    reply = accounts_server.get("/api/ops/diagnostics", headers=bearer(token))
+    assert_error(reply, HTTPStatus.FORBIDDEN)
+    staff = assert_tokens(login(accounts_server, STAFF, STAFF_PASSWORD))["access_token"]
+    assert accounts_server.get("/api/ops/diagnostics", headers=bearer(staff)).status == HTTPStatus.OK
+
+
+def test_unsupported_content_type_is_415(accounts_server) -> None:
+    reply = accounts_server.post("/login", body=f"username={USER}", headers={"Content-Type": "text/plain"})
+    assert "text/plain" in assert_error(reply, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)["detail"]
+
+
+def test_wrong_method_on_login_is_405_with_allow(accounts_server) -> None:
+    reply = accounts_server.get("/login")
+    assert_error(reply, HTTPStatus.METHOD_NOT_ALLOWED)
+    assert "POST" in reply.header("Allow")
+
+
+def test_oversized_login_is_413(accounts_server) -> None:
+    reply = accounts_server.post("/login", body=THREE_MB, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_error(reply, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+
+
+def test_too_many_failures_is_429_with_retry_after(accounts_server) -> None:
+    target = "locked-out-user"
+    replies = [login(accounts_server, target, f"wrong-{n}") for n in range(5)]
+    assert [r.status for r in replies[:3]] == [HTTPStatus.BAD_REQUEST] * 3
+    throttled = replies[-1]
+    assert_error(throttled, HTTPStatus.TOO_MANY_REQUESTS)
+    assert int(throttled.header("Retry-After")) > 0
+
+
+def test_login_while_the_database_is_down_is_503(module_serve) -> None:
+    server = module_serve(DB_HOST="127.0.0.1", DB_PORT=str(refused_port()), DB_SSL_DISABLED="true",
+                          DB_CONNECT_TIMEOUT="1")
+    reply = login(server, USER, USER_PASSWORD)
+    assert_error(reply, HTTPStatus.SERVICE_UNAVAILABLE)
+    assert int(reply.header("Retry-After")) > 0
