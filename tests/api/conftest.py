@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,8 +41,8 @@ def module_serve(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
         return server.start()
 
     yield start
-    for server in started:
-        server.stop()
+    with ThreadPoolExecutor(max(1, len(started))) as pool:  # each stop waits for its workers
+        list(pool.map(LiveServer.stop, started))
 
 
 # --- a real browser -------------------------------------------------------------------
