@@ -8,6 +8,7 @@ system user that cannot write the application's files, against the real MariaDB.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -215,3 +216,69 @@ def test_replay_uses_the_images_python() -> None:
                              text=True).stdout
     assert python.name.removeprefix("python") in version.replace(", ", ".").strip("()\n")
     assert sys.executable != str(python)
+
+
+DOCKER_SHIM = '''#!{python}
+"""A stand-in for the docker CLI that runs the replayed image: just enough for docker/smoke_test.sh."""
+import json, os, signal, subprocess, sys
+spec = json.load(open(os.environ["SHIM_SPEC"]))
+state = spec["state"]
+args = sys.argv[1:]
+if args[0] == "run":
+    env, port = dict(spec["env"]), None
+    i = 1
+    while i < len(args):
+        if args[i] == "-e":
+            key, _, value = args[i + 1].partition("=")
+            env[key] = value
+            i += 2
+        elif args[i] in ("-p", "--name"):
+            if args[i] == "-p":
+                port = args[i + 1].split(":")[1]
+            i += 2
+        elif args[i] == "-d":
+            i += 1
+        else:
+            break
+    env["APP_PORT"] = port  # what -p HOST:8000 achieves: the server reachable on the host port
+    log = open(state + ".log", "wb")
+    proc = subprocess.Popen(spec["command"], cwd=spec["cwd"], env=env, user=spec["uid"], group=spec["gid"],
+                            extra_groups=[], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    open(state, "w").write(str(proc.pid))
+    print("container-id")
+elif args[0] == "exec":
+    print(spec["uid"])
+elif args[0] == "logs":
+    sys.stdout.write(open(state + ".log").read() if os.path.exists(state + ".log") else "")
+elif args[0] == "rm":
+    if os.path.exists(state):
+        try:
+            os.killpg(int(open(state).read()), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+elif args[0] == "inspect":
+    sys.exit(1)
+'''
+
+
+def test_smoke_script_passes_against_the_replayed_image(image: Image, tmp_path: Path) -> None:
+    """docker/smoke_test.sh (the deploy workflow's check of the real image) passes against the replay.
+
+    A stand-in `docker` runs the replayed image's command as the unprivileged user, so the
+    script's own checks (ready, health, non-root, hashed CSS with a long cache lifetime) run for real.
+    """
+    user = unprivileged_user()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "docker"
+    shim.write_text(DOCKER_SHIM.format(python=sys.executable))
+    shim.chmod(0o755)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"state": str(tmp_path / "container"), "command": image.command,
+                                "cwd": str(image.workdir), "env": image_env(image), "uid": user.pw_uid,
+                                "gid": user.pw_gid}))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "SHIM_SPEC": str(spec)}
+    result = subprocess.run(["bash", str(ROOT / "docker/smoke_test.sh"), "infinityai-backend:test"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "smoke test: passed" in result.stdout and '"status": "degraded"' in result.stdout.replace('":"', '": "')
