@@ -194,3 +194,21 @@ def test_workflow_scripts_pass_shellcheck() -> None:
         if result.returncode:
             problems.append(f"{where}:\n{result.stdout}")
     assert not problems, "\n".join(problems)
+
+
+def test_build_refuses_to_start_without_the_required_settings() -> None:
+    """The first step names every missing variable or secret, and refuses a user@server DB_USER."""
+    step = workflow(DEPLOY)["jobs"]["build"]["steps"][0]
+    assert step["name"].startswith("Check the required")
+    names = set(step["env"])
+    assert names == listed_names("Required repository variables") - {"APP_PORT"} | listed_names("Required secrets")
+    full = {name: "x" for name in names} | {"PATH": "/usr/bin:/bin"}
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True)
+
+    assert run(full).returncode == 0
+    result = run({k: v for k, v in full.items() if k not in ("SECRET_KEY", "DB_PASSWORD")})
+    assert result.returncode == 1 and "SECRET_KEY DB_PASSWORD" in result.stdout
+    result = run(full | {"DB_USER": "app@infinityai-prod-db"})
+    assert result.returncode == 1 and "plain user name" in result.stdout
