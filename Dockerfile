@@ -13,7 +13,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 COPY requirements/ /tmp/requirements/
-RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements/production.txt
+# production: base + MySQL client. azure: that plus Azure Monitor (Application Insights) telemetry.
+ARG REQUIREMENTS=production
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r "/tmp/requirements/${REQUIREMENTS}.txt"
 
 
 FROM python:3.11-slim-bookworm AS runtime

@@ -117,3 +117,20 @@ def test_docs_exist() -> None:
     for name in ("docs/RUNBOOK.md", "docs/ARCHITECTURE.md"):
         assert (ROOT / name).stat().st_size > 2000, name
     assert Path(ROOT / "Dockerfile").is_file()
+
+
+def test_section_3_quotes_what_diagnose_prints() -> None:
+    """Each cause in section 3's table is in diagnose's own words (the parts between '...')."""
+    from health import diagnostics
+    from infinityai.config import load
+
+    config = load({"DB_HOST": "db.example", "DB_USER": "app", "DB_NAME": "infinityai", "SECRET_KEY": "x",
+                   "ENV_FILE": ""})
+    summaries = [summary for summary, _ in diagnostics._causes(config).values()]
+    text = (ROOT / "docs/RUNBOOK.md").read_text()
+    table = re.search(r"\| `diagnose` says \| Action \|\n\|---\|---\|\n((?:\|.*\n)+)", text).group(1)
+    rows = [row.split("|")[1].strip() for row in table.splitlines()]
+    assert len(rows) >= 8
+    for said in rows:
+        pieces = [piece.strip() for piece in said.split("...") if piece.strip()]
+        assert any(all(piece in summary for piece in pieces) for summary in summaries), said
