@@ -13,6 +13,7 @@ process, however many probes arrive.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import queue
@@ -52,6 +53,9 @@ class _Attempt:
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     result: CheckResult | None = None
+    # The context of the request that started the check, so that the checker thread's
+    # log lines carry that request's id.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -139,15 +143,19 @@ class DatabaseCheck:
     def _serve(self) -> None:
         while True:
             attempt = self._queue.get()
-            try:
-                result = probe_database(self.alias)
-            except Exception:  # never let the checker thread die
-                log.exception("database check crashed")
-                result = CheckResult(DatabaseState.ERROR, None, "crash")
-            if result.state is not DatabaseState.CONNECTED:
-                log.warning("database check: %s (%s)", result.state.value, result.cause)
+            result = attempt.context.run(self._check)
             attempt.result = self.last_result = result
             attempt.done.set()
+
+    def _check(self) -> CheckResult:
+        try:
+            result = probe_database(self.alias)
+        except Exception:  # never let the checker thread die
+            log.exception("database check crashed")
+            return CheckResult(DatabaseState.ERROR, None, "crash")
+        if result.state is not DatabaseState.CONNECTED:
+            log.warning("database check: %s (%s)", result.state.value, result.cause)
+        return result
 
 
 database_check = DatabaseCheck()

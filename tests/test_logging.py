@@ -22,7 +22,7 @@ SENTINELS = (SENTINEL_SECRET_KEY, SENTINEL_PASSWORD, SENTINEL_DB_PASSWORD, SENTI
 
 SECRET_ENV = {"DB_PASSWORD": SENTINEL_DB_PASSWORD, "ADMIN_PASSWORD_HASH": SENTINEL_HASH,
               "ADMIN_USERNAME": "admin", "ALLOW_FALLBACK_LOGIN": "true", "METRICS_TOKEN": SENTINEL_METRICS_TOKEN}
-REQUEST_LOGGERS = {"gunicorn.access", "django.request", "infinityai.request"}
+REQUEST_LOGGERS = {"gunicorn.access", "django.request", "infinityai.request", "health.checks"}
 
 
 def log_lines(server: LiveServer) -> list[dict]:
