@@ -176,7 +176,12 @@ def test_probes_reuse_one_connection_per_worker(serve, mysql_env, mysql_database
         with ThreadPoolExecutor(4) as pool:
             return {r.json()["database"] for r in pool.map(lambda _: server.get("/health"), range(count))}
 
-    assert probe_all(20) == {"connected"}  # both workers have made their one connection
+    # Which worker accepts a connection is the kernel's choice: probe until both workers
+    # have made their one connection (bounded), then count.
+    for _ in range(10):
+        assert probe_all(20) == {"connected"}
+        if len(mysql.sessions(mysql_database)) >= 2:
+            break
     before = set(mysql.sessions(mysql_database))
     assert probe_all(50) == {"connected"}
     after = set(mysql.sessions(mysql_database))
