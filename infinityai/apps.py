@@ -24,10 +24,7 @@ class InfinityAIConfig(AppConfig):
 
     @staticmethod
     def _count_logins() -> None:
-        try:
-            from accounts.signals import login_attempted
-        except ImportError:  # accounts has not published the signal yet
-            return
+        from accounts.signals import login_attempted
         from infinityai.metrics import record_login
 
         login_attempted.connect(record_login, dispatch_uid="infinityai.metrics.record_login")

@@ -34,12 +34,13 @@ from prometheus_client import (
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.signals import OUTCOMES
 from infinityai.errors import json_error
 from infinityai.middleware import PROBE_PATH
 
 log = logging.getLogger("infinityai.metrics")
 
-LOGIN_OUTCOMES = ("success", "failure", "fallback", "throttled", "unavailable")
+LOGIN_OUTCOMES = OUTCOMES
 UNMATCHED = "<unmatched>"
 
 REQUESTS = Counter("infinityai_http_requests_total", "HTTP requests answered, by view, method and status.",

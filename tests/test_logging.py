@@ -21,7 +21,8 @@ SENTINELS = (SENTINEL_SECRET_KEY, SENTINEL_PASSWORD, SENTINEL_DB_PASSWORD, SENTI
              SENTINEL_HASH, FAKE_JWT, SENTINEL_COOKIE)
 
 SECRET_ENV = {"DB_PASSWORD": SENTINEL_DB_PASSWORD, "ADMIN_PASSWORD_HASH": SENTINEL_HASH,
-              "ADMIN_USERNAME": "admin", "ALLOW_FALLBACK_LOGIN": "true", "METRICS_TOKEN": SENTINEL_METRICS_TOKEN}
+              "ADMIN_USERNAME": "admin", "ALLOW_FALLBACK_LOGIN": "true", "METRICS_TOKEN": SENTINEL_METRICS_TOKEN,
+              "BCRYPT_ROUNDS": "4"}
 REQUEST_LOGGERS = {"gunicorn.access", "django.request", "infinityai.request", "health.checks"}
 
 
@@ -36,27 +37,40 @@ def log_lines(server: LiveServer) -> list[dict]:
     return records
 
 
-def drive(server: LiveServer) -> list[str]:
-    """Right, wrong and over-long logins, bad tokens, cookies; returns the request ids answered."""
-    ids = []
+def drive(server: LiveServer) -> tuple[list[str], list[str]]:
+    """Right, wrong and over-long logins, tokens good and bad, cookies.
+    Returns the request ids answered and the tokens the server issued."""
+    ids, issued = [], []
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     for body in (f"username=admin&password={SENTINEL_PASSWORD}", "username=admin&password=wrong-one",
-                 "username=admin&password=" + "x" * 5000):
-        ids.append(server.post("/login", body=body, headers=form).header("X-Request-ID"))
-    ids.append(server.post("/api/login", body=json.dumps({"username": "admin", "password": SENTINEL_PASSWORD}),
+                 "username=admin&password=" + "x" * 5000, f"username={SENTINEL_PASSWORD}&password=x"):
+        reply = server.post("/login", body=body, headers=form)
+        ids.append(reply.header("X-Request-ID"))
+        if reply.status == 200:
+            issued += [reply.json()["access_token"], reply.json()["refresh_token"]]
+    reply = server.post("/api/login", body=json.dumps({"username": "admin", "password": SENTINEL_PASSWORD}),
+                        headers={"Content-Type": "application/json"})
+    ids.append(reply.header("X-Request-ID"))
+    assert reply.status == 200, reply.body  # the fallback admin signs in whatever the database does
+    issued += [reply.json()["access_token"], reply.json()["refresh_token"]]
+    for token in (issued[0], FAKE_JWT):
+        ids.append(server.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).header("X-Request-ID"))
+    ids.append(server.get("/api/ops/diagnostics", headers={"Authorization": f"Bearer {issued[0]}"})
+               .header("X-Request-ID"))
+    ids.append(server.post("/api/auth/refresh", body=json.dumps({"refresh_token": issued[1]}),
                            headers={"Content-Type": "application/json"}).header("X-Request-ID"))
-    ids.append(server.get("/api/auth/me", headers={"Authorization": f"Bearer {FAKE_JWT}"}).header("X-Request-ID"))
     ids.append(server.get("/metrics", headers={"Authorization": "Bearer wrong-token-123"}).header("X-Request-ID"))
     ids.append(server.get("/metrics", headers={"Authorization": f"Bearer {SENTINEL_METRICS_TOKEN}"})
                .header("X-Request-ID"))
     ids.append(server.get("/admin/", headers={"Cookie": f"sessionid={SENTINEL_COOKIE}"}).header("X-Request-ID"))
     ids.append(server.get(f"/health?token={FAKE_JWT}").header("X-Request-ID"))
-    return ids
+    return ids, issued
 
 
-def assert_clean(server: LiveServer, ids: list[str]) -> list[dict]:
+def assert_clean(server: LiveServer, ids: list[str], issued: list[str]) -> list[dict]:
     text = server.log()
-    for sentinel in SENTINELS:
+    assert issued
+    for sentinel in (*SENTINELS, *issued):
         assert sentinel not in text, f"a secret reached the log: {sentinel[:12]}..."
     records = log_lines(server)
     for record in records:
@@ -73,10 +87,10 @@ def assert_clean(server: LiveServer, ids: list[str]) -> list[dict]:
 
 def test_logs_are_json_with_request_ids_and_no_secrets(serve, sqlite_env) -> None:
     server = serve(workers=2, **sqlite_env, **SECRET_ENV)
-    ids = drive(server)
+    ids, issued = drive(server)
     assert all(ids) and len(set(ids)) == len(ids)
     server.stop()  # gunicorn's shutdown lines too
-    records = assert_clean(server, ids)
+    records = assert_clean(server, ids, issued)
     assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records)
 
 
@@ -84,10 +98,10 @@ def test_database_fault_logs_stay_clean(serve) -> None:
     """A refused database: the warnings and 503s are logged as JSON, the password nowhere."""
     server = serve(workers=2, DB_HOST="127.0.0.1", DB_PORT=str(refused_port()), DB_USER="app",
                    DB_SSL_DISABLED="true", **SECRET_ENV)
-    ids = drive(server)
+    ids, issued = drive(server)
     ids.append(server.get("/health").header("X-Request-ID"))
     server.stop()
-    records = assert_clean(server, ids)
+    records = assert_clean(server, ids, issued)
     assert any(r["level"] == "WARNING" and "database" in r["message"] for r in records)
 
 
