@@ -1,10 +1,11 @@
 """What the OpenAPI schema says beyond what drf-spectacular reads from the views.
 
-The descriptions live here, attached to the apps' views by class path through
-drf-spectacular's `OpenApiViewExtension`, rather than as decorators in each app:
-the published contract is then reviewed in one file, and the apps' views stay
-about behaviour. The hooks below give each route one documented spelling and add
-the error responses every operation shares, so no view can forget them.
+Descriptions are attached to views by class path through drf-spectacular's
+`OpenApiViewExtension` (here for the project's and health's views, in
+`accounts/openapi.py` for the sign-in routes), so views stay about behaviour. The
+hooks below give each route one documented spelling and give every error response
+the one envelope, its example and its headers, so no view can forget them; the
+tests in tests/api/test_schema.py fail when a served route is not documented.
 """
 
 from __future__ import annotations
