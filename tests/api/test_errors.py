@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 from http import HTTPStatus
 
@@ -61,6 +62,24 @@ def test_oversized_body_is_413_json(server, path: str) -> None:
     assert "2621440" in body["detail"]
     # The connection is still usable afterwards: the next request gets its own answer.
     assert server.get("/ready").status == HTTPStatus.OK
+
+
+def test_oversized_body_leaves_the_connection_usable(server) -> None:
+    """The 413 is read by the client and the same kept-alive connection serves the next
+    request: the body was drained, so gunicorn had no reason to cut the connection
+    (when it does, a client still sending gets a reset instead of the 413)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+    try:
+        for _ in range(3):
+            conn.request("POST", "/login", body=THREE_MB,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            refused = conn.getresponse()
+            assert refused.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and b"limit" in refused.read()
+            conn.request("GET", "/ready")
+            again = conn.getresponse()
+            assert again.status == HTTPStatus.OK and again.read()
+    finally:
+        conn.close()
 
 
 def test_body_at_the_limit_is_not_413(server) -> None:
