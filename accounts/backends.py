@@ -28,12 +28,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import fallback
+from accounts import fallback, outage
 from accounts.client import client_address
 from infinityai.errors import DATABASE_OUTAGE
 
 log = logging.getLogger("accounts.fallback")
-
 
 @dataclass
 class LoginAttempt:
@@ -52,6 +51,9 @@ class DatabaseBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
+        if attempt is not None and outage.recently_down():
+            attempt.database_unavailable = True
+            return None
         try:
             user = user_model._default_manager.get_by_natural_key(username)
         except user_model.DoesNotExist:
@@ -61,6 +63,7 @@ class DatabaseBackend(ModelBackend):
         except DATABASE_OUTAGE:
             if attempt is None:
                 raise
+            outage.note()
             attempt.database_unavailable = True
             return None
         if fallback.is_fallback_row(user):
@@ -86,6 +89,7 @@ class FallbackAdminBackend(BaseBackend):
             except DATABASE_OUTAGE:
                 if attempt is None:
                     raise
+                outage.note()
                 attempt.database_unavailable = database_down = True
             if row is not None and not fallback.is_fallback_row(row):
                 return None  # a real database user of that name wins
@@ -105,6 +109,7 @@ class FallbackAdminBackend(BaseBackend):
         except DATABASE_OUTAGE:
             if attempt is None:
                 raise
+            outage.note()
             attempt.database_unavailable = True
             return fallback.FallbackUser(username)
 

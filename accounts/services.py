@@ -18,7 +18,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts import fallback, throttling
+from accounts import fallback, outage, throttling
 from accounts.backends import LoginAttempt
 from accounts.client import client_address
 from accounts.signals import login_attempted
@@ -76,6 +76,7 @@ def login(request: HttpRequest, *, username: str, password: str) -> LoginOutcome
             return LoginOutcome(HTTPStatus.BAD_REQUEST, {"detail": INCORRECT})
         body = issue_tokens(user)
     except DATABASE_OUTAGE:
+        outage.note()
         announce("unavailable")
         return LoginOutcome(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": UNAVAILABLE}, UNAVAILABLE_RETRY_AFTER)
     throttling.clear_user(username)

@@ -21,7 +21,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts import cache, fallback
+from accounts import cache, fallback, outage
 
 log = logging.getLogger("accounts.tokens")
 
@@ -59,22 +59,28 @@ class LoginRefreshToken(RefreshToken):
             super().check_blacklist()
             return
         check_fallback_claims(self)
+        if outage.recently_down():
+            return  # the cache copy above is all there is while the database is away
         from infinityai.errors import DATABASE_OUTAGE  # not at import: DRF imports this module early
 
         try:
             super().check_blacklist()
         except DATABASE_OUTAGE:
-            pass  # the cache copy above is all there is while the database is away
+            outage.note()
 
     def revoke(self) -> None:
         remaining = max(1, int(self.payload["exp"] - self.current_time.timestamp()))
         cache.set_value(_revoked_key(self.payload["jti"]), True, remaining)
         from infinityai.errors import DATABASE_OUTAGE
 
+        fallback_token = source_of(self) == fallback.SOURCE
         try:
+            if fallback_token and outage.recently_down():
+                raise DATABASE_OUTAGE[0]("database recently unreachable")
             self.blacklist()
         except DATABASE_OUTAGE:
-            if source_of(self) != fallback.SOURCE:
+            outage.note()
+            if not fallback_token:
                 raise
             log.warning("database unavailable: fallback token revoked in the cache only")
 

@@ -12,6 +12,12 @@ if [ -z "${SECRET_KEY:-}" ]; then
 fi
 export LOG_FORMAT="${LOG_FORMAT:-console}"
 
-.venv/bin/python manage.py migrate --no-input
+# A database that cannot be reached must not keep the service down: it starts
+# anyway (degraded /health, fallback admin sign-in if configured, runbook section 4)
+# and the migration is left for when the database answers.
+if ! .venv/bin/python manage.py migrate --no-input; then
+  echo "run: migrate failed (see above); serving anyway: /health shows the database state," \
+       "run 'python manage.py diagnose' for the cause, and 'make run' again once it is fixed." >&2
+fi
 .venv/bin/python manage.py collectstatic --no-input -v 0
 exec .venv/bin/gunicorn -c gunicorn.conf.py
