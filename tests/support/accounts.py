@@ -119,3 +119,52 @@ class AdminBrowser:
                                  headers={**self.headers(origin), "Content-Type": "application/x-www-form-urlencoded"})
         self._keep_cookies(reply)
         return reply
+
+
+def post_large(server: LiveServer, path: str, body: bytes, content_type: str) -> Reply:
+    """POST a large body the way curl and browsers do: keep reading while sending, and
+    stop sending when the server answers early (a 413 is sent before the body is read)."""
+    import select
+    import socket
+    import time
+
+    started = time.monotonic()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    sock.sendall(head)
+    view, sent, received = memoryview(body), 0, b""
+    try:
+        while time.monotonic() - started < 15:
+            sending = [sock] if sent < len(body) else []
+            readable, writable, _ = select.select([sock], sending, [], 1)
+            if readable:
+                try:
+                    chunk = sock.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+                sent = len(body)  # an answer arrived: send no more
+            elif writable:
+                try:
+                    sent += sock.send(view[sent:sent + 65536])
+                except (BrokenPipeError, ConnectionResetError):
+                    sent = len(body)
+    finally:
+        sock.close()
+    header_block, _, payload = received.partition(b"\r\n\r\n")
+    lines = header_block.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    if headers.get("transfer-encoding") == "chunked":
+        decoded = b""
+        while payload:
+            size_line, _, rest = payload.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            decoded, payload = decoded + rest[:size], rest[size + 2:]
+        payload = decoded
+    return Reply(status, headers, payload, time.monotonic() - started)
