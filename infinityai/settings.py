@@ -49,7 +49,7 @@ USE_TZ = True
 # --- Applications ---------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_site.InfinityAdminConfig",  # django.contrib.admin, titled and throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -82,3 +82,19 @@ def test_fallback_admin_cannot_use_the_admin_site_form_while_a_real_user_has_its
     reply = browser.sign_in(name, ADMIN_PASSWORD)
     assert reply.status == HTTPStatus.OK  # the form again, with an error
     assert b"Please enter the correct username and password" in reply.body
+
+
+def test_the_admin_login_form_is_under_the_same_lockout(start, accounts_env) -> None:
+    name = unique("mallory")
+    create_users(accounts_env, {"username": name, "password": "the-right-one", "staff": True})
+    server = start(WEBSITE_HOSTNAME=HOST, LOGIN_FAILURES_PER_USER="2", LOGIN_FAILURES_PER_CLIENT="0")
+    browser = AdminBrowser(server, HOST)
+    for _ in range(2):
+        assert browser.sign_in(name, "guess").status == HTTPStatus.OK  # the form again
+    locked = browser.sign_in(name, "the-right-one")
+    assert locked.status == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(locked.header("Retry-After")) > 0
+    # The count is shared with POST /login.
+    from tests.support.accounts import login
+
+    assert login(server, name, "the-right-one").status == HTTPStatus.TOO_MANY_REQUESTS
