@@ -12,7 +12,7 @@ port=18000
 cleanup() { docker logs "$name" >&2 || true; docker rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-docker run -d --name "$name" -p "127.0.0.1:$port:8000" -e SECRET_KEY=smoke-test-only "$image" >/dev/null
+docker run -d --name "$name" -p "127.0.0.1:$port:8000" -e SECRET_KEY=smoke-test-only-key-of-32-characters-or-more "$image" >/dev/null
 
 for _ in $(seq 60); do
   if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then break; fi

@@ -122,10 +122,12 @@ def _vars(group: str, *rows: tuple) -> list[Var]:
 VARIABLES: list[Var] = [
     *_vars(
         "Core",
-        ("SECRET_KEY", "str", None, "Django's signing key. Required when DEBUG is off.", True),
+        ("SECRET_KEY", "str", None,
+         "Django's signing key. Required when DEBUG is off (blank counts as unset).", True),
         ("DEBUG", "bool", "false", "Development mode. Never true in production."),
         ("ALLOWED_HOSTS", "list", "localhost,127.0.0.1,[::1]",
-         "Comma-separated host names the service answers for (/ready and /health answer any)."),
+         "Comma-separated host names (no scheme or path) the service answers for "
+         "(/ready and /health answer any)."),
         ("WEBSITE_HOSTNAME", "str", "",
          "Set by App Service: the app's public host name; joins ALLOWED_HOSTS and CSRF trusted origins."),
         ("SECURE_SSL_REDIRECT", "bool", "false",
@@ -190,7 +192,7 @@ VARIABLES: list[Var] = [
         "Sign-in and tokens",
         ("TOKEN_SIGNING_KEY", "str", "",
          "HS256 key for bearer tokens (32+ characters). Empty: HMAC-SHA256 of SECRET_KEY with a fixed "
-         "label, so rotating SECRET_KEY also rotates it.", True),
+         "label (rotating SECRET_KEY rotates it), and SECRET_KEY must then be 32+ characters itself.", True),
         ("ACCESS_TOKEN_MINUTES", "int", "30", "Lifetime of an access token, in minutes."),
         ("REFRESH_TOKEN_HOURS", "int", "168", "Lifetime of a refresh token, in hours (POST /api/auth/refresh)."),
         ("BCRYPT_ROUNDS", "int", "12", "bcrypt cost of new password hashes (4-16; tests use 4)."),
@@ -215,7 +217,8 @@ VARIABLES: list[Var] = [
          "Azure Monitor connection string; set: traces, requests and logs go to Application Insights "
          "(needs requirements/azure.txt).", True),
         ("REDIS_URL", "str", "",
-         "redis:// URL of a cache shared by all instances (login throttling); empty: per-process memory.",
+         "redis://, rediss:// (TLS) or unix:// URL of a cache shared by all instances (login "
+         "throttling); empty: per-process memory.",
          True),
     ),
 ]
@@ -353,10 +356,58 @@ def load(environ_map: Mapping[str, str] | None = None) -> Config:
     return Config(values, warnings)
 
 
+MIN_KEY_LENGTH = 32
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _host_problem(entry: str) -> str | None:
+    """Why an ALLOWED_HOSTS entry can never match a request's Host, or None.
+
+    Django compares entries with the host alone: an entry written as a URL makes
+    every route answer 400 with nothing in the log to say why.
+    """
+    if "://" in entry:
+        return "has a scheme; write the host name only (api.example.com)"
+    if "/" in entry:
+        return "has a path; write the host name only (api.example.com)"
+    if any(c.isspace() for c in entry):
+        return "contains a space; separate host names with commas"
+    return None
+
+
+def _redis_url_problem(url: str) -> str | None:
+    """Why REDIS_URL would fail at the first cache call, or None. Django's Redis cache
+    splits the value on commas and semicolons (several servers); each part must be a URL
+    redis-py accepts, else every sign-in is a 500."""
+    for part in re.split("[;,]", url):
+        scheme, sep, rest = part.strip().partition("://")
+        if not sep or scheme.lower() not in REDIS_SCHEMES or not rest:
+            return ("REDIS_URL: (value hidden) is not a redis://, rediss:// or unix:// URL (an Azure "
+                    "connection string host:port,password=...,ssl=True must be written "
+                    "rediss://:<password>@host:port/0)")
+    return None
+
+
 def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> None:
+    if v["SECRET_KEY"] is not None and not v["SECRET_KEY"].strip():
+        v["SECRET_KEY"] = None  # blank or whitespace: a key nobody chose
     if not v["SECRET_KEY"] and not v["DEBUG"]:
         problems.append("SECRET_KEY: required when DEBUG is off (generate one with "
                         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)")
+    # The derived token key is only as strong as SECRET_KEY: hold it to TOKEN_SIGNING_KEY's rule.
+    if v["SECRET_KEY"] and not v["TOKEN_SIGNING_KEY"] and len(v["SECRET_KEY"]) < MIN_KEY_LENGTH:
+        problems.append(f"SECRET_KEY: (value hidden) is shorter than {MIN_KEY_LENGTH} characters, and "
+                        "TOKEN_SIGNING_KEY is empty so bearer tokens are signed with a key derived from "
+                        "it; set a longer SECRET_KEY (or TOKEN_SIGNING_KEY)")
+
+    for entry in v["ALLOWED_HOSTS"]:
+        why = _host_problem(entry)
+        if why:
+            problems.append(f"ALLOWED_HOSTS: entry {entry!r} {why}")
+    if v["REDIS_URL"]:
+        problem = _redis_url_problem(v["REDIS_URL"])
+        if problem:
+            problems.append(problem)
 
     for name in ("APP_PORT", "PORT", "DB_PORT"):
         if v[name] is not None and not 1 <= v[name] <= 65535:
@@ -405,8 +456,8 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
     if v["DB_SSL_CA"] and not Path(v["DB_SSL_CA"]).is_file():
         problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} does not exist or is not a file")
 
-    if v["TOKEN_SIGNING_KEY"] and len(v["TOKEN_SIGNING_KEY"]) < 32:
-        problems.append("TOKEN_SIGNING_KEY: (value hidden) is shorter than 32 characters")
+    if v["TOKEN_SIGNING_KEY"] and len(v["TOKEN_SIGNING_KEY"]) < MIN_KEY_LENGTH:
+        problems.append(f"TOKEN_SIGNING_KEY: (value hidden) is shorter than {MIN_KEY_LENGTH} characters")
     for name, low, high in (("ACCESS_TOKEN_MINUTES", 1, 24 * 60), ("REFRESH_TOKEN_HOURS", 1, 24 * 90),
                             ("BCRYPT_ROUNDS", 4, 16), ("LOGIN_LOCKOUT_SECONDS", 1, 24 * 3600),
                             ("LOGIN_FAILURES_PER_USER", 0, 10**6), ("LOGIN_FAILURES_PER_CLIENT", 0, 10**6),

@@ -8,6 +8,6 @@ import os
 
 os.environ["ENV_FILE"] = ""  # a developer's .env must not change test results
 os.environ.pop("DB_HOST", None)
-os.environ.setdefault("SECRET_KEY", "in-process-test-secret-key")
+os.environ.setdefault("SECRET_KEY", "in-process-test-secret-key-of-32-characters-or-more")
 
 from infinityai.settings import *  # noqa: F403

@@ -12,8 +12,9 @@ from infinityai.config import VARIABLES, ConfigError, load, render_env_example, 
 from tests.support.servers import BIN, ROOT, free_port, manage, service_env
 
 BCRYPT_HASH = "$2b$12$KIXQJzQ1bQ8m5Xr6Q9yVbeq3p1jvYw8y3h0p0n8cJ6Xq5r7Yh2F7e"
-DOLLAR_VALUES = {"ADMIN_PASSWORD_HASH": BCRYPT_HASH, "DB_PASSWORD": "$ecret$HOME$", "SECRET_KEY": "$SECRET_KEY"}
-BASE = {"SECRET_KEY": "k", "ENV_FILE": ""}
+DOLLAR_VALUES = {"ADMIN_PASSWORD_HASH": BCRYPT_HASH, "DB_PASSWORD": "$ecret$HOME$",
+                 "SECRET_KEY": "$SECRET_KEY$-long-enough-for-a-signing-key"}
+BASE = {"SECRET_KEY": "k" * 32, "ENV_FILE": ""}
 
 
 def problems(**env: str) -> list[str]:
@@ -60,6 +61,41 @@ def test_secret_key_is_required_when_debug_is_off() -> None:
     assert load({"ENV_FILE": "", "DEBUG": "true"}).DEBUG is True
 
 
+@pytest.mark.parametrize("blank", [" ", "\t", "  \n"])
+def test_a_blank_secret_key_is_a_missing_one(blank: str) -> None:
+    assert problems(SECRET_KEY=blank)[0].startswith("SECRET_KEY: required")
+
+
+def test_a_short_secret_key_cannot_make_the_token_key() -> None:
+    """The derived token key is no stronger than SECRET_KEY: it is held to TOKEN_SIGNING_KEY's 32."""
+    (problem,) = problems(SECRET_KEY="short-secret")
+    assert problem.startswith("SECRET_KEY: (value hidden) is shorter than 32") and "short-secret" not in problem
+    assert load({**BASE, "SECRET_KEY": "short-secret", "TOKEN_SIGNING_KEY": "t" * 32}).SECRET_KEY == "short-secret"
+
+
+@pytest.mark.parametrize(("entry", "why"), [("https://api.example.com/", "has a scheme"),
+                                            ("api.example.com/", "has a path"),
+                                            ("api.example.com api2.example.com", "contains a space")])
+def test_allowed_hosts_entries_are_host_names(entry: str, why: str) -> None:
+    (problem,) = problems(ALLOWED_HOSTS=f"localhost,{entry}")
+    assert problem == f"ALLOWED_HOSTS: entry {entry!r} {why}; " + problem.split("; ", 1)[1]
+    assert load({**BASE, "ALLOWED_HOSTS": ".example.com,*,[::1],api.example.com"}).ALLOWED_HOSTS
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:6380,password=sentinel-pw,ssl=True", "notaurl", "http://127.0.0.1:6379",
+                                 "redis://127.0.0.1,sentinel-pw"])
+def test_redis_url_must_be_a_redis_url_and_is_never_shown(url: str) -> None:
+    (problem,) = problems(REDIS_URL=url)
+    assert problem.startswith("REDIS_URL: (value hidden) is not a redis://")
+    assert "sentinel-pw" not in problem and url not in problem
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:pw@cache.example:6380/0",
+                                 "unix:///run/redis.sock", "REDIS://127.0.0.1"])
+def test_redis_urls_that_redis_py_reads_are_accepted(url: str) -> None:
+    assert load({**BASE, "REDIS_URL": url}).REDIS_URL == url
+
+
 def test_plaintext_admin_password_needs_explicit_consent_and_is_never_shown() -> None:
     (problem,) = problems(ADMIN_PASSWORD="hunter2-sentinel")
     assert problem.startswith("ADMIN_PASSWORD:") and "hunter2-sentinel" not in problem
@@ -97,7 +133,7 @@ def test_dollar_values_from_a_dotenv_file(tmp_path: Path) -> None:
     dotenv.write_text(
         f"ADMIN_PASSWORD_HASH={BCRYPT_HASH}\n"
         "DB_PASSWORD='$ecret$HOME$'\n"
-        'SECRET_KEY="$SECRET_KEY"\n'
+        f'SECRET_KEY="{DOLLAR_VALUES["SECRET_KEY"]}"\n'
         "DEBUG=yes\n"
     )
     config = load({"ENV_FILE": str(dotenv), "DEBUG": "false"})

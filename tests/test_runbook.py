@@ -124,7 +124,7 @@ def test_section_3_quotes_what_diagnose_prints() -> None:
     from health import diagnostics
     from infinityai.config import load
 
-    config = load({"DB_HOST": "db.example", "DB_USER": "app", "DB_NAME": "infinityai", "SECRET_KEY": "x",
+    config = load({"DB_HOST": "db.example", "DB_USER": "app", "DB_NAME": "infinityai", "SECRET_KEY": "x" * 32,
                    "ENV_FILE": ""})
     summaries = [summary for summary, _ in diagnostics._causes(config).values()]
     text = (ROOT / "docs/RUNBOOK.md").read_text()

@@ -15,7 +15,7 @@ CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;Ing
 
 
 def test_unset_imports_nothing() -> None:
-    assert telemetry.configure(load({"SECRET_KEY": "k", "ENV_FILE": ""})) is False
+    assert telemetry.configure(load({"SECRET_KEY": "k" * 32, "ENV_FILE": ""})) is False
     assert not any(name.startswith("azure.monitor") for name in sys.modules)
 
 
@@ -28,7 +28,7 @@ def _installed() -> bool:
 
 @pytest.mark.skipif(_installed(), reason="azure-monitor-opentelemetry is installed here")
 def test_set_without_the_package_says_what_to_install(caplog: pytest.LogCaptureFixture) -> None:
-    config = load({"SECRET_KEY": "k", "ENV_FILE": "", "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING})
+    config = load({"SECRET_KEY": "k" * 32, "ENV_FILE": "", "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING})
     with caplog.at_level(logging.ERROR, logger="infinityai.telemetry"):
         assert telemetry.configure(config) is False
     assert "requirements/azure.txt" in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from infinityai.config import ConfigError, load
 from tests.support.servers import manage, service_env
 
-BASE = {"ENV_FILE": "", "SECRET_KEY": "k"}
+BASE = {"ENV_FILE": "", "SECRET_KEY": "k" * 32}
 FRONTEND = "https://www.infinityai.pro"
 # As an operator might paste it: spaces, quotes, a trailing slash, capitals, a default port.
 PASTED = " 'https://infinityai.pro/' , \"HTTPS://WWW.InfinityAI.pro:443\" ,"
