@@ -122,3 +122,20 @@ def test_health_documents_its_answers(schema: dict) -> None:
     fields = resolve(schema, health["responses"]["200"]["content"]["application/json"]["schema"])["properties"]
     assert set(fields) == {"status", "database", "timestamp", "version", "service", "latency_ms"}
     assert resolve(schema, fields["database"])["enum"] == ["connected", "timeout", "error", "disconnected"]
+
+
+def test_login_takes_a_form_or_json_and_tokens_are_bearer(schema: dict) -> None:
+    """What the React app sends (a form) and what scripts send (JSON), and how to use the answer."""
+    login = schema["paths"]["/login"]["post"]
+    assert set(login["requestBody"]["content"]) == {
+        "application/x-www-form-urlencoded", "multipart/form-data", "application/json"}
+    fields = resolve(schema, login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"])
+    assert set(fields["required"]) == {"username", "password"}
+    assert {"200", "400", "413", "415", "429", "503"} <= set(login["responses"])
+    schemes = schema["components"]["securitySchemes"]
+    me = schema["paths"]["/api/auth/me"]["get"]
+    (requirement,) = me["security"]
+    (name,) = requirement
+    assert schemes[name] == {**schemes[name], "type": "http", "scheme": "bearer"}
+    metrics = schema["paths"]["/metrics"]["get"]["security"]
+    assert metrics == [{"metricsToken": []}] and schemes["metricsToken"]["scheme"] == "bearer"
