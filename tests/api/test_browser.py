@@ -110,6 +110,9 @@ def test_docs_render_swagger_ui_from_local_assets(page, api) -> None:
     assert operations.count() == expected
     assert "InfinityAI backend API" in page.locator(".info .title").inner_text()
     assert page.locator(".opblock-summary-path", has_text="/api/schema").count() == 1
+    # Swagger UI's own stylesheet applied (GET badges are its blue), not only its script.
+    badge = page.locator(".opblock-get .opblock-summary-method").first
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(97, 175, 254)"
     assert page.escaped == []
     assert all(url.startswith(api.origin) for url in requested), requested
     assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in url for url in requested)
