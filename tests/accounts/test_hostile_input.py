@@ -9,6 +9,7 @@ import pytest
 from tests.support import mysql
 from tests.support.accounts import (
     ADMIN,
+    ADMIN_PASSWORD,
     INCORRECT,
     assert_tokens,
     create_users,
@@ -61,6 +62,19 @@ def test_hostile_bodies_get_a_4xx_json(hostile_server) -> None:
         except (AssertionError, ValueError):
             wrong.append((name, reply.status, reply.body[:200]))
     assert not wrong
+    assert "Traceback" not in hostile_server.log()
+
+
+def test_deeply_nested_json_is_a_400_on_every_json_route(hostile_server) -> None:
+    """Python's json recursion limit is not the client's problem to hit: a 400 JSON, never a 500."""
+    nested = b"[" * 1000 + b"]" * 1000
+    access = assert_tokens(login(hostile_server, ADMIN, ADMIN_PASSWORD, "json"))["access_token"]
+    for path in ("/login", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout"):
+        reply = hostile_server.post(path, body=nested, headers={"Content-Type": "application/json",
+                                                                "Authorization": f"Bearer {access}"})
+        assert reply.status == HTTPStatus.BAD_REQUEST, (path, reply.status, reply.body[:200])
+        assert reply.header("Content-Type") == "application/json"
+        assert reply.json() == {"detail": "JSON parse error - nested too deeply"}
     assert "Traceback" not in hostile_server.log()
 
 
