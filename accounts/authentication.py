@@ -3,7 +3,8 @@
 simplejwt's JWTAuthentication, with three changes: the scheme word is matched
 without regard to case (RFC 9110 says it is case-insensitive; some clients send
 `bearer`), every token failure answers one plain `{"detail": ...}` (simplejwt's
-own body lists the token classes it tried), and a fallback admin's token becomes
+own bodies list the token classes it tried or add a `code` telling a deleted or
+inactive user from a bad token; a `user_id` that is no key at all is one too), and a fallback admin's token becomes
 a stand-in user checked against the current fallback settings, with no
 database query, so it works while the database is down.
 """
@@ -47,4 +48,9 @@ class BearerAuthentication(JWTAuthentication):
             except TokenError:
                 raise AuthenticationFailed(INVALID, code="token_not_valid") from None
             return fallback.FallbackUser(validated_token["username"])
-        return super().get_user(validated_token)
+        try:
+            return super().get_user(validated_token)
+        except (AuthenticationFailed, TokenError, ValueError, TypeError):
+            # simplejwt's own failures (no such user, inactive, password changed) and a
+            # user_id such as "abc" or [1] that the id field cannot even look up.
+            raise AuthenticationFailed(INVALID, code="token_not_valid") from None

@@ -45,11 +45,22 @@ def check_fallback_claims(token: Any) -> None:
         raise TokenError("Token is revoked")
 
 
-class LoginAccessToken(AccessToken):
+class _SaneExpiry:
+    """An `exp` that PyJWT accepts but no date can hold (1e30) is an invalid token,
+    not the OverflowError simplejwt's check_exp lets through."""
+
+    def check_exp(self, claim: str = "exp", current_time: Any = None) -> None:
+        try:
+            super().check_exp(claim, current_time)  # type: ignore[misc]
+        except (OverflowError, OSError, ValueError, TypeError):
+            raise TokenError("Token is invalid") from None
+
+
+class LoginAccessToken(_SaneExpiry, AccessToken):
     pass
 
 
-class LoginRefreshToken(RefreshToken):
+class LoginRefreshToken(_SaneExpiry, RefreshToken):
     access_token_class = LoginAccessToken
 
     def check_blacklist(self) -> None:
