@@ -13,12 +13,16 @@ def main() -> None:
     from infinityai.config import ConfigError, load, load_or_exit
 
     if sys.argv[1:2] == ["diagnose"]:
-        try:
-            load()
-        except ConfigError as exc:  # diagnose reports a broken configuration in its own format
-            from health.diagnostics import report_broken_configuration
+        from health.diagnostics import driver_findings, report_broken_configuration, report_without_django
 
-            raise SystemExit(report_broken_configuration(exc, as_json="--json" in sys.argv)) from None
+        as_json = "--json" in sys.argv
+        try:
+            config = load()
+        except ConfigError as exc:  # diagnose reports a broken configuration in its own format
+            raise SystemExit(report_broken_configuration(exc, as_json=as_json)) from None
+        missing = driver_findings(config)  # Django itself would die importing the driver
+        if missing:
+            raise SystemExit(report_without_django(config, missing, as_json=as_json))
     load_or_exit()  # one clear message naming every bad variable, then exit 2
     from django.core.management import execute_from_command_line
 

@@ -74,11 +74,16 @@ def probe_database(alias: str = DEFAULT_DB_ALIAS) -> CheckResult:
                 cursor.execute("SELECT 1")
                 row = cursor.fetchone()
         except Error as exc:
+            # Django leaves `connection` None when connecting itself failed: a connection
+            # that never opened was not "lost" (e.g. DB_PORT names a service that is not
+            # MySQL and closes at once, which the driver reports as a lost connection).
+            was_open = conn.connection is not None
             conn.close()
             if attempt == 1 and had_connection:
                 continue  # the reused connection was stale (server restarted, KILL): try a fresh one
             code = _error_code(exc.__cause__ or exc)
-            state = DatabaseState.DISCONNECTED if code in CONNECTION_LOST else DatabaseState.ERROR
+            lost = was_open and code in CONNECTION_LOST
+            state = DatabaseState.DISCONNECTED if lost else DatabaseState.ERROR
             cause = f"{type(exc.__cause__ or exc).__name__}({code})" if code else type(exc).__name__
             return CheckResult(state, None, cause)
         latency = round((time.monotonic() - started) * 1000, 2)

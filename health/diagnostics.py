@@ -146,8 +146,13 @@ def _causes(config: Config) -> dict[str, tuple[str, str]]:
             f"utf8mb4) and GRANT ALL ON `{config.DB_NAME}`.* TO the user."),
         "refused": (
             f"nothing accepts connections at {target} (connection refused)",
-            "Check DB_HOST and DB_PORT (3306) and that the server is running (Azure portal: the server's "
-            "Overview shows its status)."),
+            f"Check DB_HOST and DB_PORT ({config.DB_PORT}) and that the server is running (Azure portal: the "
+            "server's Overview shows its status)."),
+        "not_mysql": (
+            f"{target} accepted the connection and closed it at once: not a MySQL server (or a proxy "
+            "that refuses us)",
+            f"Check that DB_HOST and DB_PORT ({config.DB_PORT}) point at the MySQL server, not at another "
+            "service on that host; Azure Database for MySQL listens on 3306."),
         "timeout": (
             f"no answer from {target} within DB_CONNECT_TIMEOUT ({config.DB_CONNECT_TIMEOUT} s): a firewall "
             "dropping traffic, or the wrong host",
@@ -186,6 +191,7 @@ class Probe:
     code: int | None = None
     message: str = ""
     timed_out: bool = False
+    elapsed: float = 0.0  # seconds the attempt took (a refusal at once is not a timeout)
 
 
 def _connect_kwargs(config: Config, **tls_override: Any) -> dict[str, Any]:
@@ -219,11 +225,13 @@ def _with_deadline(work: Callable[[], Probe], deadline: float) -> Probe:
 def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
     import MySQLdb
 
+    started = time.monotonic()
     try:
         conn = MySQLdb.connect(**kwargs)
     except MySQLdb.Error as exc:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc))
+        return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc),
+                     elapsed=time.monotonic() - started)
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -263,9 +271,14 @@ def classify(probe: Probe, config: Config) -> str:
                 or "host name" in message:
             return "host_mismatch"
         return "tls_error"
+    if code in (2007, 2012, 2027):  # protocol mismatch, bad handshake, malformed packet
+        return "not_mysql"
     if code in (2013, 2006):
-        # At handshake: the server (or something in between) accepted and never answered.
-        return "timeout" if "handshake" in message or "initial communication" in message else "connection_lost"
+        if "handshake" not in message and "initial communication" not in message:
+            return "connection_lost"
+        # At handshake: something accepted the connection. Silent until the connect
+        # timeout: a firewall or a hung server. Closed at once: no MySQL server there.
+        return "not_mysql" if probe.elapsed < config.DB_CONNECT_TIMEOUT / 2 else "timeout"
     return "unknown"
 
 
@@ -380,6 +393,38 @@ def render_text(report: Report) -> str:
     else:
         lines.append(f"OK ({warnings} warning(s))")
     return "\n".join(lines)
+
+
+def driver_findings(config: Config) -> list[Finding]:
+    """A failed check when DB_HOST is set but the MySQL client library cannot be imported.
+
+    Django imports the database backend while it starts, so without mysqlclient every
+    command dies in a traceback before diagnose could say anything; manage.py asks
+    this first. Needs no Django settings.
+    """
+    if not config.uses_mysql:
+        return []
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError as exc:
+        return [Finding(
+            "database", Status.FAIL,
+            f"DB_HOST is set ({config.DB_HOST!r}) but the MySQL client library (mysqlclient) is not installed",
+            cause="driver_missing",
+            action="Run `make install-mysql` (it installs mysqlclient and the system packages it builds "
+                   "against), or unset DB_HOST to use SQLite.",
+            detail=f"{type(exc).__name__}: {exc}")]
+    return []
+
+
+def report_without_django(config: Config, findings: list[Finding], as_json: bool) -> int:
+    """For manage.py when Django cannot start (e.g. no MySQL driver): print the report, return 1."""
+    import json
+    import sys
+
+    report = Report(findings=[*configuration_findings(config), *findings])
+    sys.stdout.write((json.dumps(report.as_dict(), indent=2) if as_json else render_text(report)) + "\n")
+    return 0 if report.ok else 1
 
 
 def report_broken_configuration(error: ConfigError, as_json: bool) -> int:

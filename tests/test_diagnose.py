@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import mysql
-from tests.support.faults import HangingListener, refused_port
+from tests.support.faults import ClosingListener, HangingListener, refused_port
 from tests.support.mariadb import MariaDBInstance
 from tests.support.servers import manage, service_env
 from tests.support.tls import make_certificates
@@ -160,6 +160,23 @@ def test_never_answering_listener() -> None:
     assert outcome.elapsed < 8
 
 
+def test_listener_that_closes_at_once_is_not_mysql() -> None:
+    """Something else owns the port and hangs up at once: not a firewall, not a timeout."""
+    with ClosingListener() as listener:
+        outcome = run_diagnose(**shared_env(DB_PORT=str(listener.port), DB_USER="app", DB_NAME="app",
+                                            DB_CONNECT_TIMEOUT="4"))
+    assert_cause(outcome, "not_mysql", 2013, "closed it at once", "not a MySQL server",
+                 f"DB_PORT ({listener.port}) point at the MySQL server")
+    assert "firewall" not in outcome.text and "DB_CONNECT_TIMEOUT" not in outcome.text
+
+
+def test_refused_action_names_the_configured_port() -> None:
+    port = refused_port()
+    outcome = run_diagnose(**shared_env(DB_PORT=str(port), DB_USER="app", DB_NAME="app"))
+    assert f"DB_PORT ({port})" in outcome.database()["action"]
+    assert "(3306)" not in outcome.database()["action"]
+
+
 def test_unresolvable_host() -> None:
     outcome = run_diagnose(**shared_env(DB_HOST="infinityai-no-such-db.invalid", DB_USER="app", DB_NAME="app"))
     assert_cause(outcome, "unknown_host", 2005, "does not resolve")
@@ -258,3 +275,19 @@ def test_certificate_for_another_host(tls_server) -> None:
     outcome = run_diagnose(**tls_env(tls_server, DB_HOST=name, DB_SSL_VERIFY="true",
                                      DB_SSL_CA=str(tls_server["certs"].ca)))
     assert_cause(outcome, "host_mismatch", 2026, f"does not name host {name!r}")
+
+
+def test_mysql_client_missing_is_a_failed_check(tmp_path: Path) -> None:
+    """DB_HOST set right after `make run` on SQLite (no mysqlclient): a finding, not Django's traceback.
+
+    The missing package is made real for this process only: a `sitecustomize` on
+    PYTHONPATH puts None in sys.modules["MySQLdb"], which is how Python marks a
+    module that cannot be imported (the same ImportError an absent package raises).
+    """
+    (tmp_path / "sitecustomize.py").write_text('import sys\nsys.modules["MySQLdb"] = None\n')
+    outcome = run_diagnose(**shared_env(PYTHONPATH=str(tmp_path), DB_USER="app", DB_NAME="app",
+                                        DB_PASSWORD=SENTINEL_DB_PASSWORD))
+    assert_cause(outcome, "driver_missing", None, "mysqlclient", "make install-mysql")
+    assert "Traceback" not in outcome.text
+    human = manage(service_env(**shared_env(PYTHONPATH=str(tmp_path))), "diagnose", timeout=30)
+    assert "Traceback" not in human.stderr and "ImproperlyConfigured" not in human.stderr, human.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import mysql
-from tests.support.faults import HangingListener, refused_port
+from tests.support.faults import ClosingListener, HangingListener, refused_port
 from tests.support.mariadb import MariaDBInstance
 from tests.support.servers import LiveServer, manage, service_env
 
@@ -76,6 +76,16 @@ def test_refused_port_is_an_error_at_once(serve) -> None:
     assert reply.elapsed < BOUND
     for leak in ("127.0.0.1", "root", "pw-sentinel-41", "Can't connect", "OperationalError"):
         assert leak not in reply.body.decode()
+
+
+def test_port_of_something_that_is_not_mysql_is_an_error(serve) -> None:
+    """A listener that closes at once never had a connection to lose: `error`, not `disconnected`."""
+    with ClosingListener() as listener:
+        server = serve(DB_HOST="127.0.0.1", DB_PORT=str(listener.port), DB_SSL_DISABLED="true",
+                       HEALTH_DB_TIMEOUT=str(TIMEOUT))
+        reply = server.get("/health")
+    assert_health(reply, "error")
+    assert reply.elapsed < BOUND
 
 
 def test_never_answering_database_times_out_within_bound_without_piling_up(serve) -> None:

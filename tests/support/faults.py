@@ -1,4 +1,5 @@
-"""Real network faults on loopback: a port that refuses, a listener that never answers."""
+"""Real network faults on loopback: a port that refuses, a listener that never answers,
+a listener that closes every connection at once (a service that is not MySQL)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ class HangingListener:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ClosingListener(HangingListener):
+    """Accepts TCP connections and closes each at once: DB_PORT pointing at something else."""
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.close()
