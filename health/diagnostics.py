@@ -177,6 +177,10 @@ def _causes(config: Config) -> dict[str, tuple[str, str]]:
         "connection_lost": (
             f"the connection to {target} was lost during the check",
             "Retry; if it persists, check the server's health and any proxy or firewall between."),
+        "driver_missing": (
+            f"DB_HOST is set ({config.DB_HOST!r}) but the MySQL client library (mysqlclient) is not installed",
+            "Run `make install-mysql` (it installs mysqlclient and the system packages it builds against), "
+            "or unset DB_HOST to use SQLite."),
         "unknown": (
             f"the database at {target} could not be used",
             "Read the detail below and the server's logs; runbook section 3."),
@@ -407,13 +411,9 @@ def driver_findings(config: Config) -> list[Finding]:
     try:
         import MySQLdb  # noqa: F401
     except ImportError as exc:
-        return [Finding(
-            "database", Status.FAIL,
-            f"DB_HOST is set ({config.DB_HOST!r}) but the MySQL client library (mysqlclient) is not installed",
-            cause="driver_missing",
-            action="Run `make install-mysql` (it installs mysqlclient and the system packages it builds "
-                   "against), or unset DB_HOST to use SQLite.",
-            detail=f"{type(exc).__name__}: {exc}")]
+        summary, action = _causes(config)["driver_missing"]
+        return [Finding("database", Status.FAIL, summary, cause="driver_missing", action=action,
+                        detail=f"{type(exc).__name__}: {exc}")]
     return []
 
 
