@@ -6,6 +6,8 @@ first failure, and the lockout ends with the window (that is the Retry-After).
 A success clears the user name's count, not the address's. Keys are hashes, so
 user names never appear in Redis. Counting lives in the cache (accounts.cache),
 never in the database: throttling keeps working while the database is down.
+The user name is counted casefolded: MySQL's default collations find `ALICE` as
+`alice`, so counting them apart would let a locked-out name sign in by changing case.
 `clock` is replaceable so tests need not sleep.
 """
 
@@ -35,6 +37,11 @@ class Scope:
         return f"login-fail:{digest}:n", f"login-fail:{digest}:until"
 
 
+def user_key(username: str) -> str:
+    """The user name as the lockout counts it: one count for every spelling the lookup finds."""
+    return username.casefold()
+
+
 def scopes() -> tuple[Scope, Scope]:
     options = settings.LOGIN_THROTTLE
     window = options["WINDOW_SECONDS"]
@@ -44,7 +51,7 @@ def scopes() -> tuple[Scope, Scope]:
 def retry_after(username: str, client: str) -> int | None:
     """Seconds until a locked-out user name or address may try again, or None."""
     user_scope, client_scope = scopes()
-    pairs = [(s, s.keys(v)) for s, v in ((user_scope, username), (client_scope, client)) if s.limit > 0]
+    pairs = [(s, s.keys(v)) for s, v in ((user_scope, user_key(username)), (client_scope, client)) if s.limit > 0]
     if not pairs:
         return None
     values = cache.get_many([k for _, keys in pairs for k in keys])
@@ -59,7 +66,7 @@ def retry_after(username: str, client: str) -> int | None:
 
 def record_failure(username: str, client: str) -> None:
     user_scope, client_scope = scopes()
-    for scope, value in ((user_scope, username), (client_scope, client)):
+    for scope, value in ((user_scope, user_key(username)), (client_scope, client)):
         if scope.limit <= 0:
             continue
         count_key, until_key = scope.keys(value)
@@ -69,4 +76,4 @@ def record_failure(username: str, client: str) -> None:
 
 def clear_user(username: str) -> None:
     user_scope, _ = scopes()
-    cache.delete_many(list(user_scope.keys(username)))
+    cache.delete_many(list(user_scope.keys(user_key(username))))
