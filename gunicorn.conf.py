@@ -23,6 +23,11 @@ graceful_timeout = 30
 keepalive = 5
 wsgi_app = "infinityai.wsgi:application"
 forwarded_allow_ips = "*"
+# gunicorn 25.1+ opens a control socket (for `gunicornc`) at $XDG_RUNTIME_DIR/gunicorn.ctl
+# or $HOME/.gunicorn/gunicorn.ctl: one path shared by every server one user runs (tests,
+# `make run`, containers with the same HOME), so they would take it from each other. The
+# service is managed by signals and the platform, never through it.
+control_socket_disable = True
 
 # --- Logs: gunicorn's own lines in the service's format (infinityai/logs.py) --------
 accesslog = "-"
