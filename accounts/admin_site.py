@@ -11,7 +11,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponse
 
 from accounts import throttling
-from accounts.client import client_address
+from infinityai.client_address import client_address
 
 
 class InfinityAdminSite(admin.AdminSite):

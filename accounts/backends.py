@@ -29,7 +29,7 @@ from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import fallback, outage
-from accounts.client import client_address
+from infinityai.client_address import client_address
 from infinityai.errors import DATABASE_OUTAGE
 
 log = logging.getLogger("accounts.fallback")

@@ -20,7 +20,6 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts import fallback, outage, throttling
 from accounts.backends import LoginAttempt
-from accounts.client import client_address
 from accounts.signals import login_attempted
 from accounts.tokens import (
     DATABASE,
@@ -30,6 +29,7 @@ from accounts.tokens import (
     issue_tokens,
     source_of,
 )
+from infinityai.client_address import client_address
 from infinityai.errors import DATABASE_OUTAGE
 
 log = logging.getLogger("accounts.login")

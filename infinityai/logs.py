@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from infinityai import request_id
+from infinityai import client_address, request_id
 
 REDACTED = "[redacted]"
 # Shorter values are not redacted: replacing "a" or "true" everywhere would garble every line.
@@ -121,7 +121,7 @@ def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
         "path": atoms.get("U"),
         "status": status,
         "duration_ms": duration_ms,
-        "client": request_id.client_address(forwarded if forwarded != "-" else None, atoms.get("h")),
+        "client": client_address.from_headers(forwarded if forwarded != "-" else None, atoms.get("h")),
     }
 
 

@@ -20,6 +20,8 @@ from typing import Any
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
+from infinityai.client_address import client_address
+
 HEADER = "X-Request-ID"
 # Letters, digits and a few separators, 1-128 characters: enough for UUIDs, W3C trace
 # ids and App Service's ids, and nothing that could forge a log line or inject a header.
@@ -45,20 +47,6 @@ def accept_or_make(candidate: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def client_address(forwarded_for: str | None, remote_addr: str | None) -> str | None:
-    """The client's address: App Service's front end puts it first in X-Forwarded-For
-    (as ip:port); REMOTE_ADDR is the front end itself there."""
-    if forwarded_for:
-        first = forwarded_for.split(",")[0].strip()
-        if first.startswith("["):  # [v6]:port
-            return first[1:].split("]")[0] or remote_addr
-        if first.count(":") == 1:  # v4:port
-            first = first.split(":")[0]
-        if first:
-            return first
-    return remote_addr or None
-
-
 class RequestIdMiddleware:
     """Binds the request id for the duration of the request and returns it."""
 
@@ -75,7 +63,7 @@ class RequestIdMiddleware:
             "request_id": rid,
             "method": request.method,
             "path": request.path,
-            "client": client_address(request.META.get("HTTP_X_FORWARDED_FOR"), request.META.get("REMOTE_ADDR")),
+            "client": client_address(request),
         })
         response = self.get_response(request)
         response[HEADER] = rid

@@ -8,6 +8,7 @@ import re
 import bcrypt
 import pytest
 
+from tests.support.accounts import ADMIN, fallback_env, login
 from tests.support.faults import refused_port
 from tests.support.servers import SENTINEL_SECRET_KEY, LiveServer
 
@@ -128,3 +129,25 @@ def test_console_format_for_development(serve, sqlite_env) -> None:
     assert not any(line.startswith("{") for line in text.splitlines())
     for sentinel in SENTINELS:
         assert sentinel not in text
+
+
+@pytest.mark.parametrize(("forwarded", "client"), [
+    ("198.51.100.1, 203.0.113.7:5555", "203.0.113.7"),  # App Service's entry, rightmost, port dropped
+    ("203.0.113.8", "203.0.113.8"),
+    ("[2001:db8::5]:443", "2001:db8::5"),
+    ("198.51.100.1, not-an-ip<script>", "127.0.0.1"),  # not an address: the TCP peer
+    ("not-an-ip<script>, 198.51.100.2", "198.51.100.2"),  # the client's own left part is never believed
+])
+def test_the_logged_client_is_the_address_the_throttle_counts(serve, sqlite_env, forwarded: str,
+                                                                client: str) -> None:
+    """One rule for logs and the login throttle: TRUSTED_PROXY_COUNT from the right, an IP or REMOTE_ADDR."""
+    server = serve(**sqlite_env, **fallback_env(), BCRYPT_ROUNDS="4")
+    reply = login(server, ADMIN, "wrong", headers={"X-Forwarded-For": forwarded})
+    server.stop()
+    records = [r for r in log_lines(server) if r.get("request_id") == reply.header("X-Request-ID")]
+    # The access line, and the fallback's warning that names the client it counted in its message.
+    assert {r["logger"] for r in records} == {"gunicorn.access", "accounts.fallback"}
+    assert {r["client"] for r in records} == {client}
+    (warning,) = [r for r in records if r["logger"] == "accounts.fallback"]
+    assert f"client={client} " in warning["message"]
+    assert "<script>" not in server.log()
