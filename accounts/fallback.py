@@ -9,8 +9,8 @@ user row and sessions all carry that fingerprint, so turning the fallback off or
 changing the hash revokes everything it ever issued at once, without a database
 write and on every instance.
 
-Settings that are present but unusable (no hash, a hash that is not bcrypt, a
-plaintext password bcrypt cannot hash) leave the fallback off: the service still
+Settings that are present but unusable (no hash, a hash that is not bcrypt or costs
+over 15, a plaintext password bcrypt cannot hash) leave the fallback off: the service still
 starts, one ERROR names the variable at start, and `status()` says why (for
 diagnostics). The values themselves are never logged.
 """
@@ -36,6 +36,9 @@ log = logging.getLogger("accounts.fallback")
 
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$")
 BCRYPT_MAX_BYTES = 72
+# Each cost step doubles a check's time (12: about 0.25 s; 16: about 4 s): a higher cost
+# would make every sign-in, and every guess, hold a worker thread for seconds.
+BCRYPT_MAX_COST = 15
 # Marks the admin-site user row that belongs to the fallback admin. It starts with
 # "!", Django's prefix for an unusable password, so no password ever matches it.
 ROW_MARKER_PREFIX = "!fallback:"
@@ -105,6 +108,11 @@ def build(options: dict[str, Any]) -> FallbackAdmin:
         if not BCRYPT_HASH.match(raw_hash):
             return FallbackAdmin(enabled=False, problem="ADMIN_PASSWORD_HASH is not a bcrypt hash "
                                  "($2a$, $2b$ or $2y$, cost, 53 characters of salt and digest)")
+        cost = int(raw_hash[4:6])
+        if cost > BCRYPT_MAX_COST:
+            return FallbackAdmin(enabled=False, problem=f"ADMIN_PASSWORD_HASH has bcrypt cost {cost}, above "
+                                 f"{BCRYPT_MAX_COST}: each sign-in would take seconds (make one with "
+                                 "scripts/generate_bcrypt_hash.py, cost 12 by default)")
         password_hash = raw_hash.encode()
         material = password_hash
     elif plaintext:

@@ -105,6 +105,8 @@ def _fallback_findings(config: Config) -> list[Finding]:
     has_hash = bool(config.ADMIN_PASSWORD_HASH)
     if has_hash and not _BCRYPT.match(config.ADMIN_PASSWORD_HASH):
         missing.append("ADMIN_PASSWORD_HASH is not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters)")
+    elif has_hash and int(config.ADMIN_PASSWORD_HASH.strip()[4:6]) > 15:  # accounts.fallback.BCRYPT_MAX_COST
+        missing.append("ADMIN_PASSWORD_HASH has a bcrypt cost above 15 (each sign-in would take seconds)")
     if not has_hash and not (config.ADMIN_PASSWORD and config.ADMIN_ALLOW_PLAINTEXT):
         missing.append("ADMIN_PASSWORD_HASH is empty")
     if missing:

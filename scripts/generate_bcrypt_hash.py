@@ -16,6 +16,9 @@ import getpass
 import sys
 
 MAX_BYTES = 72
+# Each step doubles the work: cost 12 takes about 0.25 s, 16 about 4 s, 31 days. The
+# service refuses a hash above 15 (accounts/fallback.py), so none is made here.
+MIN_COST, MAX_COST = 4, 15
 
 
 def hash_password(password: str, cost: int) -> str:
@@ -27,15 +30,26 @@ def hash_password(password: str, cost: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print a bcrypt hash for ADMIN_PASSWORD_HASH.")
     parser.add_argument("password", nargs="?", help="the password (omit it to be asked without echo)")
-    parser.add_argument("--cost", type=int, default=12, help="bcrypt cost factor, 4 to 31 (default 12)")
+    parser.add_argument("--cost", type=int, default=12,
+                        help=f"bcrypt cost factor, {MIN_COST} to {MAX_COST} (default 12)")
     args = parser.parse_args(argv)
-    if not 4 <= args.cost <= 31:
-        parser.error("--cost must be between 4 and 31")  # exits 2
+    if not MIN_COST <= args.cost <= MAX_COST:
+        parser.error(f"--cost must be between {MIN_COST} and {MAX_COST}: each step doubles the time of "
+                     f"every sign-in, and the service refuses a hash above {MAX_COST}")  # exits 2
 
     password = args.password
     if password is None:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        if not sys.stdin.isatty():
+            print("generate_bcrypt_hash: no password given and no terminal to ask on; run it as "
+                  "`python scripts/generate_bcrypt_hash.py 'YourPassword'` or from a terminal.", file=sys.stderr)
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Again: ")
+        except (EOFError, KeyboardInterrupt):
+            print("\ngenerate_bcrypt_hash: no password read; nothing printed.", file=sys.stderr)
+            return 2
+        if again != password:
             print("generate_bcrypt_hash: the two passwords differ; nothing printed.", file=sys.stderr)
             return 2
     if not password:

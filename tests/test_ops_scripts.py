@@ -90,5 +90,16 @@ def test_bcrypt_exactly_72_bytes_is_accepted() -> None:
     assert bcrypt.checkpw(("é" * 36).encode(), result.stdout.strip().encode())
 
 
-def test_bcrypt_bad_cost_exits_two() -> None:
-    assert run_hash("--cost", "3", "pw").returncode == 2
+@pytest.mark.parametrize("cost", ["3", "16", "31"])
+def test_bcrypt_bad_cost_exits_two(cost: str) -> None:
+    result = run_hash("--cost", cost, "pw")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--cost must be between 4 and 15" in result.stderr
+
+
+def test_bcrypt_without_password_or_terminal_says_how() -> None:
+    """Run from a script or CI (stdin not a terminal) with no argument: a sentence, not EOFError."""
+    result = run_hash(stdin="")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "Traceback" not in result.stderr and "EOFError" not in result.stderr
+    assert "no password given" in result.stderr and "generate_bcrypt_hash.py 'YourPassword'" in result.stderr

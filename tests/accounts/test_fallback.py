@@ -111,6 +111,7 @@ def test_turning_the_fallback_off_or_changing_the_hash_revokes_its_tokens(serve,
     (ADMIN_HASH[:-5], False),  # truncated
     ("not-a-bcrypt-hash", False),
     ("$1$abc$" + "x" * 22, False),  # md5-crypt, not bcrypt
+    (ADMIN_HASH.replace("$04$", "$16$", 1), False),  # cost 16: seconds per attempt (refused unread)
     (f'"{ADMIN_HASH}"', True),  # docker --env-file keeps the quotes
     (f"  '{ADMIN_HASH}'\n", True),
     (ADMIN_HASH.replace("$2b$", "$2y$"), True),
