@@ -167,3 +167,22 @@ def test_bad_settings_stop_the_start_with_one_clear_message(command: str) -> Non
     for name in ("DEBUG", "DB_NAME", "CORS_ALLOW_ORIGINS", "DB_SSL_CA", "SECRET_KEY"):
         assert f"{name}:" in output
     assert "Traceback" not in output and "pw-sentinel-77" not in output
+
+
+def test_malformed_dotenv_line_is_named_by_file_and_line_never_shown(tmp_path: Path) -> None:
+    """`SECRET_KEY = value` (spaces around '='): the start stops naming the file and line; the value
+    appears nowhere (django-environ's reader would log 'Invalid line: <the whole line>')."""
+    secret = "dotenv-sentinel-9b1c4e7f2a"
+    dotenv = tmp_path / "app.env"
+    dotenv.write_text(f"# development settings\nDEBUG=true\n\nSECRET_KEY = {secret}\nLOG_FORMAT=console\n")
+    env = service_env(ENV_FILE=str(dotenv), SECRET_KEY=None)
+    for args in (("check",), ("diagnose",)):
+        result = manage(env, *args, timeout=60)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert f"ENV_FILE {dotenv} line 4: not NAME=value (value hidden)" in output, output
+        assert "SECRET_KEY=... with no spaces around '='" in output
+        assert secret not in output and "Invalid line" not in output
+    # The well-formed lines around it are still read as before.
+    dotenv.write_text("DEBUG=true\nLOG_FORMAT=console\n")
+    assert manage(env, "check", timeout=60).returncode == 0
