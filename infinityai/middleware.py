@@ -88,7 +88,13 @@ class JsonErrorMiddleware:
 
 
 class BodySizeMiddleware:
-    """Answer 413 JSON for a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """Answer 413 JSON for a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE, and 411
+    for a body sent without Content-Length (`Transfer-Encoding: chunked`).
+
+    Django reads exactly CONTENT_LENGTH bytes of a body, so a chunked body reads as
+    empty: a chunked JSON login would be told its fields are missing, and a 3 MB
+    chunked body would never meet the size limit. Saying so (411) is better than
+    silently ignoring it. Probes are exempt: they read no body.
 
     Django only notices an oversized body when something reads it, and then raises
     RequestDataTooBig, which it answers as a 400 (an HTML page outside DRF). Checking
@@ -109,6 +115,11 @@ class BodySizeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH")
+                and not PROBE_PATH.match(request.path_info)):
+            self.discard_chunked_body(request)
+            return json_error(HTTPStatus.LENGTH_REQUIRED,
+                              "Send the request body with a Content-Length header (chunked bodies are not read).")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -120,6 +131,20 @@ class BodySizeMiddleware:
             return json_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                               f"Request body too large: the limit is {limit} bytes.")
         return self.get_response(request)
+
+    def discard_chunked_body(self, request: HttpRequest) -> None:
+        """As for the 413: read (from the server's stream: Django's is empty here) and drop
+        up to DRAIN_LIMIT, so the client reads the answer rather than a reset."""
+        stream = request.META.get("wsgi.input")
+        remaining = self.DRAIN_LIMIT
+        try:
+            while stream is not None and remaining > 0:
+                chunk = stream.read(min(self.CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+        except (OSError, ValueError):
+            return  # the client went away or sent broken chunks: nobody is left to answer
 
     def discard_body(self, request: HttpRequest, length: int) -> None:
         remaining = length

@@ -202,3 +202,33 @@ def test_login_while_the_database_is_down_is_503(module_serve) -> None:
     reply = login(server, USER, USER_PASSWORD)
     assert_error(reply, HTTPStatus.SERVICE_UNAVAILABLE)
     assert int(reply.header("Retry-After")) > 0
+
+
+def chunked_post(server, path: str, chunks: list[bytes], content_type: str = "application/json",
+                 method: str = "POST") -> Reply:
+    """A body sent as `Transfer-Encoding: chunked`, without Content-Length (as curl -T - or a streaming client)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(method, path, body=iter(chunks), encode_chunked=True,
+                     headers={"Host": f"127.0.0.1:{server.port}", "Content-Type": content_type,
+                              "Transfer-Encoding": "chunked"})
+        resp = conn.getresponse()
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), 0.0)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("path", "chunks"), [
+    ("/login", [b'{"username": "admin", ', b'"password": "x"}']),
+    ("/api/auth/refresh", [b'{"refresh_token": "abc"}']),
+    ("/login", [b"x" * (64 * 1024)] * 48),  # 3 MB
+    ("/api/nope", [b"{}"]),
+])
+def test_a_chunked_body_is_411_not_ignored(server, path: str, chunks: list[bytes]) -> None:
+    """Django reads Content-Length bytes: a chunked body would read as empty. Say so instead."""
+    body = assert_error(chunked_post(server, path, chunks), HTTPStatus.LENGTH_REQUIRED)
+    assert "Content-Length" in body["detail"]
+
+
+def test_a_probe_with_a_chunked_body_still_answers(server) -> None:
+    assert chunked_post(server, "/ready", [b"{}"], method="GET").status == HTTPStatus.OK
