@@ -43,11 +43,15 @@ class MariaDBInstance:
             if self.proc.poll() is not None:
                 raise RuntimeError((self.base / "server.log").read_text()[-2000:])
             try:
-                mysql.execute("SELECT 1", port=self.port)
+                self.execute("SELECT 1")
                 return self
             except Exception:
                 time.sleep(0.1)
         raise RuntimeError("private MariaDB did not start")
+
+    def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Run one statement as root (a subclass may connect differently, e.g. over TLS)."""
+        return mysql.execute(sql, args, port=self.port)
 
     def stop(self) -> None:
         if self.proc is None:

@@ -1,0 +1,158 @@
+"""Fault drills: the real service (gunicorn, production settings, two workers) under a
+steady mixed load while its database or cache fails and comes back.
+
+Each drill prints one summary line (run pytest with -s to see them) and asserts
+the contract over every response recorded; see tests/support/drills.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import mysql
+from tests.support import redis as redis_support
+from tests.support.drills import DRILL_DB_TIMEOUTS, HEALTH_DB_TIMEOUT, Expect, run_drill, run_steady
+from tests.support.mariadb import MariaDBInstance
+from tests.support.private_db import PrivateDatabase, provision
+from tests.support.proxy import TcpProxy
+from tests.support.redis import RedisInstance
+from tests.support.tls import make_certificates
+from tests.support.tls_mariadb import TlsMariaDB
+
+pytestmark = [pytest.mark.mysql, pytest.mark.slow]
+
+NOT_CONNECTED = {"timeout", "error", "disconnected"}
+
+
+def _require(reason: str | None) -> None:
+    if reason:
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail(reason)
+
+
+@pytest.fixture(scope="module")
+def private_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateDatabase]:
+    """A private MariaDB of this module's own: the drills stop and freeze it."""
+    _require(mysql.unavailable_reason())
+    instance = MariaDBInstance(tmp_path_factory.mktemp("drill-mariadb")).start()
+    try:
+        yield provision(instance)
+    finally:
+        instance.stop()
+
+
+def drill_env(db: PrivateDatabase, port: int | None = None, **extra: str) -> dict[str, str]:
+    return {**db.env(port), **DRILL_DB_TIMEOUTS, "HEALTH_DB_TIMEOUT": str(HEALTH_DB_TIMEOUT),
+            "GUNICORN_THREADS": "8", **extra}
+
+
+def test_drill_database_stopped_and_started(serve, private_db: PrivateDatabase) -> None:
+    """MariaDB stops under load: /health says error at once, then connected again
+    once it is back, with no restart of the service."""
+    server = serve(workers=2, **drill_env(private_db))
+    instance = private_db.instance
+    run_drill("mariadb-stop-start", server, None, fault=instance.stop, restore=instance.start,
+              expect=Expect(health_during={"error", "disconnected"}, login_db_during={503}))
+
+
+def test_drill_sessions_killed(serve, private_db: PrivateDatabase) -> None:
+    """Every session of the service is KILLed, three times a second apart: the
+    service reconnects on its own and /health stays truthful and bounded."""
+    server = serve(workers=2, **drill_env(private_db))
+    killed: list[int] = []
+
+    def kill_repeatedly() -> None:
+        for _ in range(3):
+            killed.append(private_db.kill_sessions())
+            time.sleep(1)
+
+    run_drill("sessions-killed", server, None, fault=kill_repeatedly, restore=lambda: None,
+              expect=Expect(health_during=None, recover_within=3), fault_for=0)
+    assert sum(killed) >= 2, killed  # the service did hold sessions to kill
+
+
+def test_drill_swap_to_black_hole_and_back(serve, private_db: PrivateDatabase) -> None:
+    """Through a loopback proxy, the database is cut mid-connection, then swapped for
+    a listener that accepts and never answers, then swapped back; the service is
+    never restarted or reconfigured."""
+    with TcpProxy(private_db.instance.port) as proxy:
+        server = serve(workers=2, **drill_env(private_db, port=proxy.port))
+        cut: list[int] = []
+
+        def cut_then_hang() -> None:
+            cut.append(proxy.cut())
+            proxy.hang()
+
+        result = run_drill("black-hole-swap", server, None, fault=cut_then_hang,
+                           restore=lambda: proxy.forward(private_db.instance.port),
+                           expect=Expect(health_during=NOT_CONNECTED, login_db_during={503}), fault_for=5)
+        assert cut[0] >= 1  # the service had connections open through the proxy
+        timeouts = [s for s in result.load.of("health") if s.database == "timeout"]
+        assert timeouts, "a never-answering database must show as timeout at least once"
+
+
+def test_drill_frozen_mid_query(serve, private_db: PrivateDatabase) -> None:
+    """MariaDB frozen with SIGSTOP after the handshake: connections stay open and
+    nothing answers. Only the read timeout and a /health that does not wait for its
+    checking thread keep the service bounded."""
+    server = serve(workers=2, **drill_env(private_db))
+    instance = private_db.instance
+    result = run_drill("mariadb-sigstop", server, None, fault=instance.freeze, restore=instance.thaw,
+                       expect=Expect(health_during=NOT_CONNECTED, login_db_during={503}), fault_for=5)
+    assert any(s.database == "timeout" for s in result.load.of("health"))
+
+
+def test_drill_redis_stopped_and_started(serve, private_db: PrivateDatabase, tmp_path: Path) -> None:
+    """The Redis behind REDIS_URL stops and starts: the service keeps answering and
+    the database stays connected throughout (the cache is an optimisation)."""
+    _require(redis_support.unavailable_reason())
+    redis = RedisInstance(tmp_path / "redis").start()
+    try:
+        server = serve(workers=2, **drill_env(private_db, REDIS_URL=redis.url))
+        run_drill("redis-stop-start", server, None, fault=redis.stop, restore=redis.start,
+                  expect=Expect(health_during={"connected"}, login_db_during={200}))
+    finally:
+        redis.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateDatabase]:
+    """A second private MariaDB that requires TLS, with certificates made now."""
+    _require(mysql.unavailable_reason())
+    base = tmp_path_factory.mktemp("drill-tls")
+    certs = make_certificates(base / "certs")
+    instance = TlsMariaDB(base / "mariadb", certs).start()
+    try:
+        yield provision(instance, **tls_env(certs.ca))
+    finally:
+        instance.stop()
+
+
+def tls_env(ca: Path, **extra: str) -> dict[str, str]:
+    return {"DB_SSL_DISABLED": "false", "DB_SSL_VERIFY": "true", "DB_SSL_CA": str(ca), **extra}
+
+
+def test_drill_tls_verified_server_restarted(serve, tls_db: PrivateDatabase) -> None:
+    """With DB_SSL_VERIFY and the right CA the service connects over verified TLS to a
+    server that refuses anything else, and reconnects so after the server restarts."""
+    assert isinstance(tls_db.instance, TlsMariaDB)
+    server = serve(workers=2, **drill_env(tls_db, **tls_env(tls_db.instance.certs.ca)))
+    run_drill("tls-verified-restart", server, None, fault=tls_db.instance.stop, restore=tls_db.instance.start,
+              expect=Expect(health_during={"error", "disconnected"}, login_db_during={503}), fault_for=2)
+
+
+@pytest.mark.parametrize("case", ["wrong-ca", "tls-disabled"])
+def test_drill_tls_refused(serve, tls_db: PrivateDatabase, case: str) -> None:
+    """A CA that did not sign the server's certificate, or DB_SSL_DISABLED=true against
+    require_secure_transport: /health says error at once, every time, and nothing hangs."""
+    assert isinstance(tls_db.instance, TlsMariaDB)
+    env = (tls_env(tls_db.instance.certs.other_ca) if case == "wrong-ca"
+           else {"DB_SSL_DISABLED": "true", "DB_SSL_VERIFY": "false"})
+    server = serve(workers=2, **drill_env(tls_db, **env))
+    load = run_steady(f"tls-{case}", server, None, health={"error"}, login_db={503})
+    assert max(s.elapsed for s in load.of("health")) < HEALTH_DB_TIMEOUT  # refused at once, not timed out
