@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 from django.conf import settings
+from django.http import HttpRequest, JsonResponse, QueryDict
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from infinityai.config import SERVICE_NAME
 from infinityai.version import app_version
 
 NO_STORE = {"Cache-Control": "no-store"}
+COMPACT = {"separators": (",", ":")}  # the bytes DRF's JSONRenderer would send
 
 
 class PublicView(APIView):
@@ -33,12 +35,50 @@ class RootView(PublicView):
         return Response({"service": SERVICE_NAME, "docs": "/docs", "health": "/health"})
 
 
+def ready_payload() -> dict[str, str]:
+    return {"status": "ready", "service": SERVICE_NAME}
+
+
+def health_payload(strict: bool) -> tuple[dict[str, object], HTTPStatus]:
+    result = database_check.run(settings.HEALTH_DB_TIMEOUT)
+    healthy = result.state is DatabaseState.CONNECTED
+    body = {
+        "status": "healthy" if healthy else "degraded",
+        "database": result.state.value,
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "version": app_version(),
+        "service": SERVICE_NAME,
+        "latency_ms": result.latency_ms,
+    }
+    status = HTTPStatus.SERVICE_UNAVAILABLE if strict and not healthy else HTTPStatus.OK
+    return body, status
+
+
+def wants_strict(query: QueryDict) -> bool:
+    return query.get("strict", "").lower() in ("1", "true", "yes")
+
+
+# The probe path: GET and HEAD of /ready and /health, answered by ProbeMiddleware
+# with plain Django responses. DRF's dispatch (request wrapping, content
+# negotiation, rendering) cost more than twice a minimal Django view per request
+# (docs/PERFORMANCE.md); a probe has nothing to negotiate. Same bodies and headers
+# as the DRF views below, which keep the routes, other methods and the schema.
+
+def ready_probe(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(ready_payload(), headers=NO_STORE, json_dumps_params=COMPACT)
+
+
+def health_probe(request: HttpRequest) -> JsonResponse:
+    body, status = health_payload(wants_strict(request.GET))
+    return JsonResponse(body, status=status, headers=NO_STORE, json_dumps_params=COMPACT)
+
+
 class ReadyView(PublicView):
     """Liveness: touches no database, cache or network, so a database outage never
     gets a healthy container recycled."""
 
     def get(self, request: Request) -> Response:
-        return Response({"status": "ready", "service": SERVICE_NAME}, headers=NO_STORE)
+        return Response(ready_payload(), headers=NO_STORE)
 
 
 class HealthView(PublicView):
@@ -46,18 +86,7 @@ class HealthView(PublicView):
     instances for a database fault); `?strict=1` answers 503 when not healthy."""
 
     def get(self, request: Request) -> Response:
-        result = database_check.run(settings.HEALTH_DB_TIMEOUT)
-        healthy = result.state is DatabaseState.CONNECTED
-        body = {
-            "status": "healthy" if healthy else "degraded",
-            "database": result.state.value,
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "version": app_version(),
-            "service": SERVICE_NAME,
-            "latency_ms": result.latency_ms,
-        }
-        strict = request.query_params.get("strict", "").lower() in ("1", "true", "yes")
-        status = HTTPStatus.SERVICE_UNAVAILABLE if strict and not healthy else HTTPStatus.OK
+        body, status = health_payload(wants_strict(request.query_params))
         return Response(body, status=status, headers=NO_STORE)
 
 
