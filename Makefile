@@ -4,7 +4,7 @@
 
 PY := .venv/bin/python
 
-.PHONY: run test lint fuzz install-mysql configdocs
+.PHONY: run test lint fuzz install-mysql configdocs bench
 
 run:
 	@scripts/bootstrap.sh run
@@ -32,3 +32,8 @@ install-mysql:
 
 configdocs:
 	env DEBUG=true ENV_FILE= $(PY) manage.py configdocs
+
+# A benchmark, not a test: figures and targets in bench/results/ (see docs/PERFORMANCE.md).
+bench:
+	@scripts/bootstrap.sh test
+	$(PY) bench/run.py

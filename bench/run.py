@@ -1,0 +1,222 @@
+"""`make bench`: every server side by side in one run, then the targets judged.
+
+Not a test: it measures and reports, and exits 0 whether targets pass or miss
+(a figure on a shared machine is evidence, not a verdict). It starts everything it
+measures on loopback: a bare WSGI app, a minimal Django project, the service, a
+private MariaDB (so that its `Connections` counter counts only the service's
+connections, and so that it can be frozen), and a listener that never answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import bcrypt  # noqa: E402
+
+from bench import targets, wrk  # noqa: E402
+from bench.servers import SERVICE_APP, Server, status_of  # noqa: E402
+from infinityai.config import BY_NAME  # noqa: E402
+from tests.support.faults import HangingListener  # noqa: E402
+from tests.support.mariadb import MariaDBInstance  # noqa: E402
+from tests.support.mysql import admin_connect  # noqa: E402
+from tests.support.private_db import PrivateDatabase, provision  # noqa: E402
+from tests.support.servers import manage  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+CONNECTIONS = 16  # the issue's "16 concurrent clients"
+SIDE_CONNECTIONS = 4  # plain /ready traffic alongside a hung /health
+LOGIN_CONNECTIONS = 1  # login latency against one bcrypt check: no queueing behind other logins
+BOOTS = 3
+BCRYPT_ROUNDS = int(os.environ.get("BENCH_BCRYPT_ROUNDS", "12"))
+RESULTS = ROOT / "bench" / "results"
+
+WORKERS = int(BY_NAME["WEB_CONCURRENCY"].default or 2)
+THREADS = int(BY_NAME["GUNICORN_THREADS"].default or 8)
+HEALTH_DB_TIMEOUT = float(BY_NAME["HEALTH_DB_TIMEOUT"].default or 1.5)
+
+DB_USER, DB_USER_PASSWORD = "bench-user", "bench-user-" + secrets.token_hex(6)
+ADMIN_USER, ADMIN_PASSWORD = "bench-admin", "bench-admin-" + secrets.token_hex(6)
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def base_env() -> dict[str, str]:
+    """The same for every server: production defaults written out, nothing inherited."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8", "ENV_FILE": "", "SECRET_KEY": secrets.token_urlsafe(50),
+            "WEB_CONCURRENCY": str(WORKERS), "GUNICORN_THREADS": str(THREADS)}
+
+
+def bcrypt_check_ms(password: bytes, hashed: bytes, repeat: int = 7) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        assert bcrypt.checkpw(password, hashed)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 2)
+
+
+class Bench:
+    def __init__(self, workdir: Path, db: PrivateDatabase, admin_hash: str) -> None:
+        self.workdir = workdir
+        self.db = db
+        self.wrk = wrk.ensure_wrk()
+        self.status_conn = admin_connect(db.instance.port)  # one connection, opened once: not counted twice
+        self.service_env = {**base_env(), **db.env(), "ALLOW_FALLBACK_LOGIN": "true",
+                            "ADMIN_USERNAME": ADMIN_USER, "ADMIN_PASSWORD_HASH": admin_hash}
+        self.results: dict[str, Any] = {}
+
+    def connections(self) -> int:
+        with self.status_conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+            return int(cur.fetchone()[1])
+
+    def server(self, name: str, app: str, env: dict[str, str]) -> Server:
+        return Server(name, app, env, self.workdir / f"{name}.log")
+
+    def boots(self) -> dict[str, list[float]]:
+        kinds = {"bare": ("bench.bare_wsgi:application", base_env()),
+                 "django": ("bench.minimal_django:application", base_env()),
+                 "service": (SERVICE_APP, self.service_env)}
+        out: dict[str, list[float]] = {k: [] for k in kinds}
+        for n in range(BOOTS):
+            for kind, (app, env) in kinds.items():
+                server = self.server(f"boot-{kind}-{n}", app, env).start()
+                out[kind].append(server.boot_seconds)
+                server.stop()
+        return out
+
+    def measure(self, key: str, label: str, app: str, env: dict[str, str], path: str, *,
+                connections: int = CONNECTIONS, method: str = "GET", body: str = "",
+                fault: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+                counts_db: bool = True, hung_listener: HangingListener | None = None) -> dict[str, Any]:
+        say(f"{label}: {connections} clients, {SECONDS} s")
+        before_conns = self.connections() if counts_db else None
+        server = self.server(key, app, env).start()
+        try:
+            wrk.run(self.wrk, server.port, "/ready", connections=CONNECTIONS, seconds=1)  # grow thread pools
+            probe = status_of(server.port, path, method=method, body=body or None,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"} if body else None)
+            workers_before = server.workers()
+            with fault() if fault else contextlib.nullcontext():
+                main = wrk.start(self.wrk, server.port, path, connections=connections, seconds=SECONDS,
+                                 method=method, body=body)
+                side = (wrk.start(self.wrk, server.port, "/ready", connections=SIDE_CONNECTIONS, seconds=SECONDS)
+                        if fault or hung_listener else None)
+                load, side_load = main.wait(), side.wait() if side else None
+                workers_after = server.workers()  # while the fault still holds
+            if hung_listener is not None:
+                opened: int | None = len(hung_listener.accepted)
+            else:
+                opened = self.connections() - before_conns if counts_db and before_conns is not None else None
+        finally:
+            server.stop()
+        run = {"label": label, "app": app, "path": path, "method": method, "boot_seconds": server.boot_seconds,
+               "probe": {"status": probe[0], "body": probe[1][:200].decode(errors="replace")},
+               "load": load.as_dict(), "side_load": side_load.as_dict() if side_load else None,
+               "db_connections_opened": opened, "workers_before": workers_before, "workers_after": workers_after}
+        say(f"  {load.rps:.0f} req/s, p50 {load.p50_ms} ms, p99 {load.p99_ms} ms, errors "
+            f"{load.http_errors + load.socket_errors}, first answer {probe[0]} {probe[1][:80]!r}")
+        return run
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        self.db.instance.freeze()
+        try:
+            yield
+        finally:
+            self.db.instance.thaw()
+
+    def run_all(self) -> dict[str, Any]:
+        env, svc = base_env(), self.service_env
+        login = {"method": "POST"}
+        runs: dict[str, Any] = {}
+        runs["bare"] = self.measure("bare", "bare WSGI", "bench.bare_wsgi:application", env, "/ready",
+                                    counts_db=False)
+        runs["django"] = self.measure("django", "minimal Django", "bench.minimal_django:application", env,
+                                      "/ready", counts_db=False)
+        runs["ready"] = self.measure("ready", "service /ready", SERVICE_APP, svc, "/ready")
+        runs["health_up"] = self.measure("health_up", "service /health, DB up", SERVICE_APP, svc, "/health")
+        runs["login_db"] = self.measure("login_db", "service /login, database user", SERVICE_APP, svc, "/login",
+                                        connections=LOGIN_CONNECTIONS,
+                                        body=f"username={DB_USER}&password={DB_USER_PASSWORD}", **login)
+        runs["login_fallback"] = self.measure("login_fallback", "service /login, fallback admin", SERVICE_APP, svc,
+                                              "/login", connections=LOGIN_CONNECTIONS,
+                                              body=f"username={ADMIN_USER}&password={ADMIN_PASSWORD}", **login)
+        with HangingListener() as listener:
+            hung_env = {**svc, "DB_PORT": str(listener.port)}
+            runs["health_hung_accept"] = self.measure(
+                "health_hung_accept", "service /health, DB hangs after accept", SERVICE_APP, hung_env, "/health",
+                counts_db=False, hung_listener=listener)
+        runs["health_hung_handshake"] = self.measure(
+            "health_hung_handshake", "service /health, DB frozen after handshake", SERVICE_APP, svc, "/health",
+            fault=self.frozen)
+        return runs
+
+
+def main() -> int:
+    started = time.monotonic()
+    say(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    hashed = bcrypt.hashpw(ADMIN_PASSWORD.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS))
+    with tempfile.TemporaryDirectory(prefix="iai-bench-") as tmp:
+        workdir = Path(tmp)
+        say("starting a private MariaDB and migrating")
+        instance = MariaDBInstance(workdir / "mariadb").start()
+        try:
+            db = provision(instance)
+            created = manage({**base_env(), **db.env(), "BENCH_USER": DB_USER, "BENCH_PASSWORD": DB_USER_PASSWORD},
+                             "shell", "-c",
+                             "from django.contrib.auth import get_user_model; import os; "
+                             "get_user_model().objects.create_user(os.environ['BENCH_USER'], "
+                             "password=os.environ['BENCH_PASSWORD'])")
+            if created.returncode != 0:
+                raise SystemExit(f"bench: could not create the database user:\n{created.stderr[-2000:]}")
+            bench = Bench(workdir, db, hashed.decode())
+            loadavg_before = round(os.getloadavg()[0], 2)
+            check_ms = bcrypt_check_ms(ADMIN_PASSWORD.encode(), hashed)
+            say(f"one bcrypt check at cost {BCRYPT_ROUNDS}: {check_ms} ms")
+            say(f"boot times ({BOOTS} starts each)")
+            boots = bench.boots()
+            runs = bench.run_all()
+            check_after = bcrypt_check_ms(ADMIN_PASSWORD.encode(), hashed)
+        finally:
+            instance.stop()
+    results = {
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "elapsed_seconds": round(time.monotonic() - started, 1),
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": loadavg_before,
+                    "loadavg_after": round(os.getloadavg()[0], 2)},
+        "config": {"WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS, "HEALTH_DB_TIMEOUT": HEALTH_DB_TIMEOUT,
+                   "seconds": SECONDS, "connections": CONNECTIONS, "side_connections": SIDE_CONNECTIONS,
+                   "login_connections": LOGIN_CONNECTIONS, "bcrypt_rounds": BCRYPT_ROUNDS},
+        "bcrypt_check_ms": round((check_ms + check_after) / 2, 2),
+        "bcrypt_check_ms_before_after": [check_ms, check_after],
+        "boot_seconds": boots,
+        "servers": runs,
+        "ratios": {"django_vs_bare": round(runs["django"]["load"]["rps"] / runs["bare"]["load"]["rps"], 3)},
+    }
+    judged = targets.judge(results)
+    js, md = targets.write(results, judged, RESULTS)
+    print()
+    print(md.read_text())
+    say(f"wrote {js.relative_to(ROOT)} and {md.relative_to(ROOT)} in {results['elapsed_seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

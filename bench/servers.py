@@ -1,0 +1,106 @@
+"""Servers under measurement: every one is gunicorn with the project's own
+gunicorn.conf.py and the same environment for workers and threads; only the WSGI
+application differs (named on the command line, which wins over the file)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+SERVICE_APP = "infinityai.wsgi:application"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status_of(port: int, path: str, timeout: float = 5, method: str = "GET", body: str | None = None,
+              headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """Threads and resident memory (kB) of one process, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("Threads", "VmRSS"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+@dataclass
+class Server:
+    name: str
+    app: str
+    env: dict[str, str]
+    log_path: Path
+    port: int = 0
+    proc: subprocess.Popen | None = None
+    boot_seconds: float | None = None
+
+    def start(self, wait: float = 60) -> Server:
+        """Start and time it to the first 200 on /ready (polled every 10 ms)."""
+        self.port = free_port()
+        env = {**self.env, "APP_PORT": str(self.port)}
+        self._log = open(self.log_path, "ab")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", self.app], cwd=ROOT, env=env,
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = started + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if status_of(self.port, "/ready", timeout=2)[0] == 200:
+                    self.boot_seconds = round(time.monotonic() - started, 3)
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer /ready within {wait}s; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return sorted(int(pid) for pid in children)
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Per worker: pid, threads, RSS in MiB."""
+        stats = []
+        for pid in self.worker_pids():
+            fields = proc_status(pid)
+            stats.append({"pid": pid, "threads": fields["Threads"], "rss_mib": round(fields["VmRSS"] / 1024, 1)})
+        return stats
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._log.close()
+        self.proc = None
