@@ -9,6 +9,13 @@ and otherwise joins the running one, waiting at most until *that* check's
 deadline. A check still running after its deadline makes every request answer
 `timeout` at once, so a hung database costs one thread and one connection per
 process, however many probes arrive.
+
+Only MAX_WAITERS request threads per process wait for a check's full deadline.
+Others wait at most JOIN_GRACE (a healthy check answers in about a millisecond)
+and then answer the last result if it finished within the deadline's span, else
+`timeout`. Without this cap, a burst of probes against a hung database held every
+thread of the worker for the whole deadline and plain requests (/ready) queued
+behind them (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from enum import StrEnum
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 log = logging.getLogger("health.checks")
+
+MAX_WAITERS = 2  # of a worker's GUNICORN_THREADS (8 by default)
+JOIN_GRACE = 0.05  # seconds
 
 # Driver error codes meaning the connection died under us (server gone away, lost
 # connection during query, lost connection to server at handshake).
@@ -56,6 +66,7 @@ class _Attempt:
     # The context of the request that started the check, so that the checker thread's
     # log lines carry that request's id.
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    waiters: int = 0  # request threads waiting for the full deadline
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -105,6 +116,7 @@ class DatabaseCheck:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self.last_result: CheckResult | None = None
+        self.last_finished: float | None = None
         self._listeners: list[Callable[[CheckResult, float], None]] = []
 
     def add_listener(self, listener: Callable[[CheckResult, float], None]) -> None:
@@ -130,9 +142,22 @@ class DatabaseCheck:
             if attempt is None or attempt.done.is_set():
                 attempt = self._current = _Attempt()
                 self._queue.put(attempt)
-        remaining = attempt.started + timeout - time.monotonic()
-        if remaining > 0 and attempt.done.wait(remaining) and attempt.result is not None:
-            return attempt.result
+            patient = attempt.waiters < MAX_WAITERS
+            attempt.waiters += patient
+        wait_until = attempt.started + (timeout if patient else min(timeout, JOIN_GRACE))
+        try:
+            remaining = wait_until - time.monotonic()
+            if (attempt.done.wait(remaining) if remaining > 0 else attempt.done.is_set()) \
+                    and attempt.result is not None:
+                return attempt.result
+        finally:
+            if patient:
+                with self._lock:
+                    attempt.waiters -= 1
+        recent = self.last_result
+        if not patient and recent is not None and self.last_finished is not None \
+                and time.monotonic() - self.last_finished <= timeout:
+            return recent
         return CheckResult(DatabaseState.TIMEOUT, None, "deadline")
 
     def _ensure_thread(self) -> None:
@@ -150,6 +175,7 @@ class DatabaseCheck:
             attempt = self._queue.get()
             result = attempt.context.run(self._check)
             attempt.result = self.last_result = result
+            self.last_finished = time.monotonic()
             attempt.done.set()
 
     def _check(self) -> CheckResult:

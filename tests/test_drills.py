@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.support import mysql
 from tests.support import redis as redis_support
-from tests.support.drills import DRILL_DB_TIMEOUTS, HEALTH_DB_TIMEOUT, Expect, run_drill, run_steady
+from tests.support.drills import DRILL_DB_TIMEOUTS, HEALTH_DB_TIMEOUT, MARGIN, Expect, run_drill, run_steady
+from tests.support.faults import HangingListener
 from tests.support.mariadb import MariaDBInstance
 from tests.support.private_db import PrivateDatabase, provision
 from tests.support.proxy import TcpProxy
@@ -156,3 +158,24 @@ def test_drill_tls_refused(serve, tls_db: PrivateDatabase, case: str) -> None:
     server = serve(workers=2, **drill_env(tls_db, **env))
     load = run_steady(f"tls-{case}", server, None, health={"error"}, login_db={503})
     assert max(s.elapsed for s in load.of("health")) < HEALTH_DB_TIMEOUT  # refused at once, not timed out
+
+
+def test_probe_burst_on_hung_database_leaves_threads_for_other_requests(serve) -> None:
+    """Eight concurrent /health on a worker of four threads while the database hangs:
+    at most two of them wait out the deadline, the rest answer `timeout` almost at
+    once, so a /ready sent meanwhile is not queued behind the probes."""
+    deadline = 2.0
+    with HangingListener() as listener:
+        server = serve(workers=1, GUNICORN_THREADS="4", DB_HOST="127.0.0.1", DB_PORT=str(listener.port),
+                       DB_SSL_DISABLED="true", HEALTH_DB_TIMEOUT=str(deadline))
+        with ThreadPoolExecutor(8) as pool:
+            probes = [pool.submit(server.get, "/health") for _ in range(8)]
+            time.sleep(0.3)
+            ready = server.get("/ready")
+            replies = [probe.result() for probe in probes]
+    assert ready.status == 200
+    assert ready.elapsed < deadline / 2, ready.elapsed  # it did not wait for a probe's thread
+    assert {reply.json()["database"] for reply in replies} == {"timeout"}
+    assert max(reply.elapsed for reply in replies) < deadline + 0.25 + MARGIN
+    patient = [reply for reply in replies if reply.elapsed > deadline / 2]
+    assert 1 <= len(patient) <= 2, [round(reply.elapsed, 2) for reply in replies]
