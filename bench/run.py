@@ -35,7 +35,8 @@ from tests.support.mysql import admin_connect  # noqa: E402
 from tests.support.private_db import PrivateDatabase, provision  # noqa: E402
 from tests.support.servers import manage  # noqa: E402
 
-SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP_CONNECTIONS = 64
 CONNECTIONS = 16  # the "16 concurrent clients"
 SIDE_CONNECTIONS = 4  # plain /ready traffic alongside a hung /health
 LOGIN_CONNECTIONS = 1  # login latency against one bcrypt check: no queueing behind other logins
@@ -109,7 +110,9 @@ class Bench:
         before_conns = self.connections() if counts_db else None
         server = self.server(key, app, env).start()
         try:
-            wrk.run(self.wrk, server.port, "/ready", connections=CONNECTIONS, seconds=1)  # grow thread pools
+            # Grow every worker's thread pool to its size first, so that "threads before"
+            # is the baseline and not a pool still growing.
+            wrk.run(self.wrk, server.port, "/ready", connections=WARMUP_CONNECTIONS, seconds=2)
             probe = status_of(server.port, path, method=method, body=body or None,
                               headers={"Content-Type": "application/x-www-form-urlencoded"} if body else None)
             workers_before = server.workers()

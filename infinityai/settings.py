@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "infinityai.metrics.MetricsMiddleware",
     # CORS outside the probes, so a browser on the frontend's origin can read /health
     # too; it answers preflights itself and never looks at the Host header.
-    "corsheaders.middleware.CorsMiddleware",
+    "infinityai.middleware.CorsMiddleware",  # corsheaders', skipping probes without Origin
     # 413 for an oversized body on every route, before anything reads it.
     "infinityai.middleware.BodySizeMiddleware",
     # Probes next: /ready and /health answer whatever the Host header says.
