@@ -28,6 +28,7 @@ import bcrypt  # noqa: E402
 
 from bench import targets, wrk  # noqa: E402
 from bench.servers import SERVICE_APP, Server, status_of  # noqa: E402
+from bench.venv import production_venv  # noqa: E402
 from infinityai.config import BY_NAME  # noqa: E402
 from tests.support.faults import HangingListener  # noqa: E402
 from tests.support.mariadb import MariaDBInstance  # noqa: E402
@@ -77,6 +78,7 @@ class Bench:
         self.workdir = workdir
         self.db = db
         self.wrk = wrk.ensure_wrk()
+        self.bin_dir = production_venv()
         self.status_conn = admin_connect(db.instance.port)  # one connection, opened once: not counted twice
         self.service_env = {**base_env(), **db.env(), "ALLOW_FALLBACK_LOGIN": "true",
                             "ADMIN_USERNAME": ADMIN_USER, "ADMIN_PASSWORD_HASH": admin_hash}
@@ -88,7 +90,7 @@ class Bench:
             return int(cur.fetchone()[1])
 
     def server(self, name: str, app: str, env: dict[str, str]) -> Server:
-        return Server(name, app, env, self.workdir / f"{name}.log")
+        return Server(name, app, env, self.workdir / f"{name}.log", self.bin_dir)
 
     def boots(self) -> dict[str, list[float]]:
         kinds = {"bare": ("bench.bare_wsgi:application", base_env()),

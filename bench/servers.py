@@ -9,14 +9,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 SERVICE_APP = "infinityai.wsgi:application"
 
 
@@ -53,6 +51,7 @@ class Server:
     app: str
     env: dict[str, str]
     log_path: Path
+    bin_dir: Path
     port: int = 0
     proc: subprocess.Popen | None = None
     boot_seconds: float | None = None
@@ -63,8 +62,9 @@ class Server:
         env = {**self.env, "APP_PORT": str(self.port)}
         self._log = open(self.log_path, "ab")
         started = time.monotonic()
-        self.proc = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", self.app], cwd=ROOT, env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        args = [str(self.bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", self.app]
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = started + wait
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
