@@ -7,6 +7,8 @@ the contract over every response recorded; see tests/support/drills.py.
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +18,22 @@ import pytest
 
 from tests.support import mysql
 from tests.support import redis as redis_support
-from tests.support.drills import DRILL_DB_TIMEOUTS, HEALTH_DB_TIMEOUT, MARGIN, Expect, run_drill, run_steady
+from tests.support.accounts import ADMIN, ADMIN_HASH, ADMIN_PASSWORD, create_users, fallback_env, login
+from tests.support.drills import (
+    DRILL_DB_TIMEOUTS,
+    HEALTH_DB_TIMEOUT,
+    MARGIN,
+    Credentials,
+    Expect,
+    run_drill,
+    run_steady,
+)
 from tests.support.faults import HangingListener
 from tests.support.mariadb import MariaDBInstance
 from tests.support.private_db import PrivateDatabase, provision
 from tests.support.proxy import TcpProxy
 from tests.support.redis import RedisInstance
+from tests.support.servers import manage, service_env
 from tests.support.tls import make_certificates
 from tests.support.tls_mariadb import TlsMariaDB
 
@@ -43,14 +55,26 @@ def private_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateData
     _require(mysql.unavailable_reason())
     instance = MariaDBInstance(tmp_path_factory.mktemp("drill-mariadb")).start()
     try:
-        yield provision(instance)
+        db = provision(instance)
+        create_users(db.env(), {"username": DB_USER, "password": DB_USER_PASSWORD})
+        yield db
     finally:
         instance.stop()
 
 
+DB_USER, DB_USER_PASSWORD = "drill-user", "drill-user-pw-" + secrets.token_hex(6)
+
+
+def credentials(db: PrivateDatabase) -> Credentials:
+    return Credentials(DB_USER, DB_USER_PASSWORD, ADMIN, ADMIN_PASSWORD,
+                       secrets=[DB_USER_PASSWORD, ADMIN_PASSWORD, ADMIN_HASH, db.password])
+
+
 def drill_env(db: PrivateDatabase, port: int | None = None, **extra: str) -> dict[str, str]:
+    """Production settings but for short database timeouts (see DRILL_DB_TIMEOUTS) and
+    bcrypt's cheapest cost; the fallback admin enabled."""
     return {**db.env(port), **DRILL_DB_TIMEOUTS, "HEALTH_DB_TIMEOUT": str(HEALTH_DB_TIMEOUT),
-            "GUNICORN_THREADS": "8", **extra}
+            "GUNICORN_THREADS": "8", "BCRYPT_ROUNDS": "4", **fallback_env(), **extra}
 
 
 def test_drill_database_stopped_and_started(serve, private_db: PrivateDatabase) -> None:
@@ -58,7 +82,7 @@ def test_drill_database_stopped_and_started(serve, private_db: PrivateDatabase) 
     once it is back, with no restart of the service."""
     server = serve(workers=2, **drill_env(private_db))
     instance = private_db.instance
-    run_drill("mariadb-stop-start", server, None, fault=instance.stop, restore=instance.start,
+    run_drill("mariadb-stop-start", server, credentials(private_db), fault=instance.stop, restore=instance.start,
               expect=Expect(health_during={"error", "disconnected"}, login_db_during={503}))
 
 
@@ -73,7 +97,7 @@ def test_drill_sessions_killed(serve, private_db: PrivateDatabase) -> None:
             killed.append(private_db.kill_sessions())
             time.sleep(1)
 
-    run_drill("sessions-killed", server, None, fault=kill_repeatedly, restore=lambda: None,
+    run_drill("sessions-killed", server, credentials(private_db), fault=kill_repeatedly, restore=lambda: None,
               expect=Expect(health_during=None, recover_within=3), fault_for=0)
     assert sum(killed) >= 2, killed  # the service did hold sessions to kill
 
@@ -90,7 +114,7 @@ def test_drill_swap_to_black_hole_and_back(serve, private_db: PrivateDatabase) -
             cut.append(proxy.cut())
             proxy.hang()
 
-        result = run_drill("black-hole-swap", server, None, fault=cut_then_hang,
+        result = run_drill("black-hole-swap", server, credentials(private_db), fault=cut_then_hang,
                            restore=lambda: proxy.forward(private_db.instance.port),
                            expect=Expect(health_during=NOT_CONNECTED, login_db_during={503}), fault_for=5)
         assert cut[0] >= 1  # the service had connections open through the proxy
@@ -104,22 +128,50 @@ def test_drill_frozen_mid_query(serve, private_db: PrivateDatabase) -> None:
     checking thread keep the service bounded."""
     server = serve(workers=2, **drill_env(private_db))
     instance = private_db.instance
-    result = run_drill("mariadb-sigstop", server, None, fault=instance.freeze, restore=instance.thaw,
+    result = run_drill("mariadb-sigstop", server, credentials(private_db), fault=instance.freeze, restore=instance.thaw,
                        expect=Expect(health_during=NOT_CONNECTED, login_db_during={503}), fault_for=5)
     assert any(s.database == "timeout" for s in result.load.of("health"))
 
 
+def failures_until_locked(server, username: str, most: int) -> int | None:
+    """Wrong-password sign-ins until the lockout answers 429; how many it took."""
+    for n in range(1, most + 1):
+        reply = login(server, username, "not-the-password")
+        if reply.status == 429:
+            return n
+        assert reply.status == 400, reply.body
+    return None
+
+
 def test_drill_redis_stopped_and_started(serve, private_db: PrivateDatabase, tmp_path: Path) -> None:
     """The Redis behind REDIS_URL stops and starts: the service keeps answering and
-    the database stays connected throughout (the cache is an optimisation)."""
+    the database stays connected throughout (the cache is an optimisation). What
+    degrades: the lockout counts in each process's memory while Redis is away, so it
+    engages after up to workers x LOGIN_FAILURES_PER_USER failures instead of exactly
+    LOGIN_FAILURES_PER_USER."""
     _require(redis_support.unavailable_reason())
+    limit, workers = 5, 2
     redis = RedisInstance(tmp_path / "redis").start()
+    locked: dict[str, int | None] = {}
     try:
-        server = serve(workers=2, **drill_env(private_db, REDIS_URL=redis.url))
-        run_drill("redis-stop-start", server, None, fault=redis.stop, restore=redis.start,
+        server = serve(workers=workers, **drill_env(private_db, REDIS_URL=redis.url,
+                                                    LOGIN_FAILURES_PER_USER=str(limit), LOGIN_FAILURES_PER_CLIENT="0"))
+        locked["redis up"] = failures_until_locked(server, "nobody-" + secrets.token_hex(4), limit * workers + 1)
+
+        def stop_and_try() -> None:
+            redis.stop()
+            locked["redis down"] = failures_until_locked(server, "nobody-" + secrets.token_hex(4),
+                                                         limit * workers + 1)
+
+        run_drill("redis-stop-start", server, credentials(private_db), fault=stop_and_try, restore=redis.start,
                   expect=Expect(health_during={"connected"}, login_db_during={200}))
+        print(f"drill redis-stop-start: lockout after {locked['redis up']} failures with Redis, "
+              f"{locked['redis down']} without (counted per process)")
+        assert "shared cache unavailable" in server.log()  # the degradation is logged
     finally:
         redis.stop()
+    assert locked["redis up"] == limit + 1  # shared by both workers
+    assert locked["redis down"] is not None and limit + 1 <= locked["redis down"] <= limit * workers + 1
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +182,9 @@ def tls_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateDatabase
     certs = make_certificates(base / "certs")
     instance = TlsMariaDB(base / "mariadb", certs).start()
     try:
-        yield provision(instance, **tls_env(certs.ca))
+        db = provision(instance, **tls_env(certs.ca))
+        create_users(db.env(**tls_env(certs.ca)), {"username": DB_USER, "password": DB_USER_PASSWORD})
+        yield db
     finally:
         instance.stop()
 
@@ -144,7 +198,8 @@ def test_drill_tls_verified_server_restarted(serve, tls_db: PrivateDatabase) -> 
     server that refuses anything else, and reconnects so after the server restarts."""
     assert isinstance(tls_db.instance, TlsMariaDB)
     server = serve(workers=2, **drill_env(tls_db, **tls_env(tls_db.instance.certs.ca)))
-    run_drill("tls-verified-restart", server, None, fault=tls_db.instance.stop, restore=tls_db.instance.start,
+    instance = tls_db.instance
+    run_drill("tls-verified-restart", server, credentials(tls_db), fault=instance.stop, restore=instance.start,
               expect=Expect(health_during={"error", "disconnected"}, login_db_during={503}), fault_for=2)
 
 
@@ -156,8 +211,17 @@ def test_drill_tls_refused(serve, tls_db: PrivateDatabase, case: str) -> None:
     env = (tls_env(tls_db.instance.certs.other_ca) if case == "wrong-ca"
            else {"DB_SSL_DISABLED": "true", "DB_SSL_VERIFY": "false"})
     server = serve(workers=2, **drill_env(tls_db, **env))
-    load = run_steady(f"tls-{case}", server, None, health={"error"}, login_db={503})
+    load = run_steady(f"tls-{case}", server, credentials(tls_db), health={"error"}, login_db={503})
     assert max(s.elapsed for s in load.of("health")) < HEALTH_DB_TIMEOUT  # refused at once, not timed out
+
+    started = time.monotonic()
+    result = manage(service_env(**drill_env(tls_db, **env)), "diagnose", "--json", timeout=30)
+    elapsed = time.monotonic() - started
+    database = next(c for c in json.loads(result.stdout)["checks"] if c["check"] == "database")
+    print(f"drill tls-{case}: diagnose exit {result.returncode} in {elapsed:.1f}s, cause {database['cause']}")
+    assert result.returncode == 1
+    assert database["cause"] == ("ca_untrusted" if case == "wrong-ca" else "tls_required")
+    assert tls_db.password not in result.stdout + result.stderr
 
 
 def test_probe_burst_on_hung_database_leaves_threads_for_other_requests(serve) -> None:

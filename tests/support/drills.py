@@ -40,7 +40,8 @@ class Credentials:
     db_password: str
     admin_username: str
     admin_password: str
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # never in a log line or a response
+    tokens: list[str] = field(default_factory=list)  # never in a log line
 
 
 def form(username: str, password: str) -> tuple[bytes, dict[str, str]]:
@@ -74,6 +75,17 @@ def mixes(server: LiveServer, creds: Credentials | None,
     return [*probes, [("login_db", post(db_body)), ("ready", get("/ready"))], fallback]
 
 
+def fallback_token(server: LiveServer, creds: Credentials) -> str:
+    """An access token of the fallback admin, taken before the drill: it must keep
+    working through the fault."""
+    body, headers = form(creds.admin_username, creds.admin_password)
+    reply = server.post("/login", body=body, headers=headers)
+    assert reply.status == HTTPStatus.OK, reply.body
+    token = reply.json()["access_token"]
+    creds.tokens.append(token)
+    return token
+
+
 @dataclass
 class Expect:
     """What the drill expects while the fault holds (None: no expectation, e.g. an
@@ -103,6 +115,8 @@ def run_drill(name: str, server: LiveServer, creds: Credentials | None, fault: C
     """Inject `fault`, hold it `fault_for` seconds, `restore`, wait for recovery, and
     judge every response. The fault is removed in a `finally`."""
     pids = server.all_pids()
+    if creds is not None and admin_token is None:
+        admin_token = fallback_token(server, creds)
     load = Load(mixes(server, creds, admin_token))
     with load:
         time.sleep(baseline)
@@ -130,7 +144,7 @@ def run_drill(name: str, server: LiveServer, creds: Credentials | None, fault: C
 
     recovered = None if rec_health is None or (creds is not None and rec_login is None) \
         else max(rec_health, rec_login or 0.0)
-    problems = _judge(load, server, creds, expect, pids, t_in + settle, t_restore, t_back, recovered)
+    problems = _judge(load, server, creds, expect, pids, t_in, settle, t_restore, t_back, recovered)
     assert not problems, f"{summary}\n" + "\n".join(problems)
     return DrillResult(name, load, rec_health, rec_login, summary)
 
@@ -215,9 +229,14 @@ class Judge:
         secrets = [*(creds.secrets if creds else []), server.env.get("SECRET_KEY", ""),
                    server.env.get("DB_PASSWORD", "")]
         secrets = [s for s in secrets if s]
+        issued = [*(creds.tokens if creds else [])]
+        for sample in load.of("login_db") + load.of("login_fallback"):
+            body = sample.json()
+            if isinstance(body, dict):
+                issued += [body[k] for k in ("access_token", "refresh_token") if isinstance(body.get(k), str)]
         log = server.log()
-        in_log = [s for s in secrets if s in log]
-        check(not in_log, f"{len(in_log)} secret value(s) found in the service's log")
+        in_log = [s for s in secrets + issued if s in log]
+        check(not in_log, f"{len(in_log)} secret value(s) or token(s) found in the service's log")
         bodies = [s for s in load.samples if any(secret.encode() in s.body for secret in secrets)]
         check(not bodies, "a secret value in a response body", bodies)
 
@@ -231,22 +250,36 @@ class Judge:
             self.check(not lies, f"/health {what} was not one of {sorted(health)}", lies)
         if login_db is not None:
             logins = [s for s in samples if s.kind == "login_db"]
-            self.check(len(logins) >= 1, f"no database-user login answered {what}")
+            self.check(len(logins) >= min(minimum, 1), f"no database-user login answered {what}")
             wrong = [s for s in logins if s.status not in login_db]
             self.check(not wrong, f"database-user login {what} was not {sorted(login_db)}", wrong)
 
 
 def _judge(load: Load, server: LiveServer, creds: Credentials | None, expect: Expect, pids: list[int],
-           t_in: float, t_restore: float, t_back: float, recovered: float | None) -> list[str]:
+           t_in: float, settle: float, t_restore: float, t_back: float, recovered: float | None) -> list[str]:
     judge = Judge(load)
     judge.always(server, creds, pids)
     logins = {HTTPStatus.OK} if creds is not None else None
     before = [s for s in load.samples if _ended_before(s, load.marks["fault"])]
     judge.window("before the fault", before, {"connected"}, logins)
     if expect.health_during is not None:
-        during = [s for s in load.samples if s.started >= t_in and _ended_before(s, t_restore)]
-        judge.window("while the fault held", during, expect.health_during,
-                     expect.login_db_during if creds is not None else None, minimum=2)
+        # /health from `settle` after the fault went in (a check in flight may still
+        # finish with the truth of a moment earlier).
+        during = [s for s in load.samples if s.kind == "health" and s.started >= t_in + settle
+                  and _ended_before(s, t_restore)]
+        judge.window("while the fault held", during, expect.health_during, None, minimum=2)
+        if creds is not None and expect.login_db_during is not None:
+            # A login that started after the fault went in says what the fault does to
+            # it; one that started just before may have finished its query in time.
+            ended = [s for s in load.of("login_db") if t_in <= s.started + s.elapsed < t_restore]
+            judge.window("while the fault held", [s for s in ended if s.started >= t_in], None,
+                         expect.login_db_during, minimum=0)
+            early = [s for s in ended if s.started < t_in]
+            judge.window("while the fault held (started before it)", early, None,
+                         {HTTPStatus.OK, *expect.login_db_during}, minimum=0)
+            judge.check(any(s.status in expect.login_db_during for s in ended),
+                        f"no database-user login answered {sorted(expect.login_db_during)} while the fault held",
+                        ended)
     judge.check(recovered is not None and recovered <= expect.recover_within,
                 f"not recovered within {expect.recover_within}s of the fault's removal")
     if recovered is not None:
@@ -261,6 +294,8 @@ def run_steady(name: str, server: LiveServer, creds: Credentials | None, *, heal
     """A load with no fault injected: for a service that starts misconfigured (a
     wrong CA, TLS off against a server that requires it) and must stay bounded."""
     pids = server.all_pids()
+    if creds is not None and admin_token is None:
+        admin_token = fallback_token(server, creds)
     with Load(mixes(server, creds, admin_token)) as load:
         time.sleep(seconds)
     t_end = time.monotonic()
