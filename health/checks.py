@@ -10,12 +10,14 @@ deadline. A check still running after its deadline makes every request answer
 `timeout` at once, so a hung database costs one thread and one connection per
 process, however many probes arrive.
 
-Only MAX_WAITERS request threads per process wait for a check's full deadline.
-Others wait at most JOIN_GRACE (a healthy check answers in about a millisecond)
-and then answer the last result if it finished within the deadline's span, else
-`timeout`. Without this cap, a burst of probes against a hung database held every
-thread of the worker for the whole deadline and plain requests (/ready) queued
-behind them (docs/PERFORMANCE.md).
+Only MAX_WAITERS request threads per process wait for a running check. A further
+request that arrives while the check is still within its deadline answers at once
+with the previous result, when one finished in the last RECENT_SECONDS: until the
+running check has overrun its deadline, that is the best knowledge there is. With
+no recent result it waits too (there is nothing true to say sooner). Without this
+cap, a burst of probes against a hung database held every thread of the worker for
+the whole deadline and plain requests (/ready) queued behind them
+(docs/decisions/health-waiters-cap.md).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from django.db import DEFAULT_DB_ALIAS, Error, connections
 log = logging.getLogger("health.checks")
 
 MAX_WAITERS = 2  # of a worker's GUNICORN_THREADS (8 by default)
-JOIN_GRACE = 0.05  # seconds
+RECENT_SECONDS = 10.0
 
 # Driver error codes meaning the connection died under us (server gone away, lost
 # connection during query, lost connection to server at handshake).
@@ -66,7 +68,7 @@ class _Attempt:
     # The context of the request that started the check, so that the checker thread's
     # log lines carry that request's id.
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
-    waiters: int = 0  # request threads waiting for the full deadline
+    waiters: int = 0  # request threads waiting for this check
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -142,23 +144,27 @@ class DatabaseCheck:
             if attempt is None or attempt.done.is_set():
                 attempt = self._current = _Attempt()
                 self._queue.put(attempt)
-            patient = attempt.waiters < MAX_WAITERS
-            attempt.waiters += patient
-        wait_until = attempt.started + (timeout if patient else min(timeout, JOIN_GRACE))
+            deadline = attempt.started + timeout
+            if attempt.waiters >= MAX_WAITERS and time.monotonic() < deadline:
+                recent = self._recent()
+                if recent is not None:
+                    return recent
+            attempt.waiters += 1
         try:
-            remaining = wait_until - time.monotonic()
+            remaining = deadline - time.monotonic()
             if (attempt.done.wait(remaining) if remaining > 0 else attempt.done.is_set()) \
                     and attempt.result is not None:
                 return attempt.result
         finally:
-            if patient:
-                with self._lock:
-                    attempt.waiters -= 1
-        recent = self.last_result
-        if not patient and recent is not None and self.last_finished is not None \
-                and time.monotonic() - self.last_finished <= timeout:
-            return recent
+            with self._lock:
+                attempt.waiters -= 1
         return CheckResult(DatabaseState.TIMEOUT, None, "deadline")
+
+    def _recent(self) -> CheckResult | None:
+        finished = self.last_finished
+        if finished is not None and time.monotonic() - finished <= RECENT_SECONDS:
+            return self.last_result
+        return None
 
     def _ensure_thread(self) -> None:
         # After a fork (gunicorn workers) the parent's thread does not exist here.
