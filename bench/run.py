@@ -30,10 +30,10 @@ from bench import targets, wrk  # noqa: E402
 from bench.servers import SERVICE_APP, Server, status_of  # noqa: E402
 from bench.venv import production_venv  # noqa: E402
 from infinityai.config import BY_NAME  # noqa: E402
-from tests.support.faults import HangingListener  # noqa: E402
 from tests.support.mariadb import MariaDBInstance  # noqa: E402
 from tests.support.mysql import admin_connect  # noqa: E402
 from tests.support.private_db import PrivateDatabase, provision  # noqa: E402
+from tests.support.proxy import TcpProxy  # noqa: E402
 from tests.support.servers import manage  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -107,37 +107,57 @@ class Bench:
     def measure(self, key: str, label: str, app: str, env: dict[str, str], path: str, *,
                 connections: int = CONNECTIONS, method: str = "GET", body: str = "",
                 fault: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
-                counts_db: bool = True, hung_listener: HangingListener | None = None) -> dict[str, Any]:
+                proxy: TcpProxy | None = None) -> dict[str, Any]:
+        """One server: start (timed), warm up, measure under wrk, stop. With `fault`, the
+        fault holds during the measurement and /ready is measured alongside."""
         say(f"{label}: {connections} clients, {SECONDS} s")
+        counts_db = app == SERVICE_APP
         before_conns = self.connections() if counts_db else None
         server = self.server(key, app, env).start()
         try:
             # Grow every worker's thread pool to its size first, so that "threads before"
-            # is the baseline and not a pool still growing.
-            wrk.run(self.wrk, server.port, "/ready", connections=WARMUP_CONNECTIONS, seconds=2)
+            # is the baseline and not a pool still growing (a connection per request, so
+            # that every worker accepts its share); then the path itself, so that each
+            # worker has made its database connection (and has a /health result).
+            wrk.run(self.wrk, server.port, "/ready", connections=WARMUP_CONNECTIONS, seconds=2, close=True)
+            if method == "GET":
+                wrk.run(self.wrk, server.port, path, connections=connections, seconds=1)
             probe = status_of(server.port, path, method=method, body=body or None,
                               headers={"Content-Type": "application/x-www-form-urlencoded"} if body else None)
             workers_before = server.workers()
+            accepted_before = proxy.accepted if proxy else 0
             with fault() if fault else contextlib.nullcontext():
                 main = wrk.start(self.wrk, server.port, path, connections=connections, seconds=SECONDS,
                                  method=method, body=body)
                 side = (wrk.start(self.wrk, server.port, "/ready", connections=SIDE_CONNECTIONS, seconds=SECONDS)
-                        if fault or hung_listener else None)
+                        if fault else None)
                 load, side_load = main.wait(), side.wait() if side else None
                 workers_after = server.workers()  # while the fault still holds
-            if hung_listener is not None:
-                opened: int | None = len(hung_listener.accepted)
+                during = status_of(server.port, path, method=method) if fault else None
+            if proxy is not None:
+                opened: int | None = proxy.accepted - accepted_before  # attempts on the hung "database"
             else:
-                opened = self.connections() - before_conns if counts_db and before_conns is not None else None
+                opened = self.connections() - before_conns if before_conns is not None else None
         finally:
             server.stop()
         run = {"label": label, "app": app, "path": path, "method": method, "boot_seconds": server.boot_seconds,
-               "probe": {"status": probe[0], "body": probe[1][:200].decode(errors="replace")},
+               "first_answer": {"status": probe[0], "body": probe[1][:200].decode(errors="replace")},
+               "answer_during_fault": during[1][:200].decode(errors="replace") if during else None,
                "load": load.as_dict(), "side_load": side_load.as_dict() if side_load else None,
                "db_connections_opened": opened, "workers_before": workers_before, "workers_after": workers_after}
         say(f"  {load.rps:.0f} req/s, p50 {load.p50_ms} ms, p99 {load.p99_ms} ms, errors "
             f"{load.http_errors + load.socket_errors}, first answer {probe[0]} {probe[1][:80]!r}")
         return run
+
+    @contextlib.contextmanager
+    def black_hole(self, proxy: TcpProxy) -> Iterator[None]:
+        """Open connections cut, new ones accepted and never answered."""
+        proxy.cut()
+        proxy.hang()
+        try:
+            yield
+        finally:
+            proxy.forward(self.db.instance.port)
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
@@ -152,9 +172,9 @@ class Bench:
         login = {"method": "POST"}
         runs: dict[str, Any] = {}
         runs["bare"] = self.measure("bare", "bare WSGI", "bench.bare_wsgi:application", env, "/ready",
-                                    counts_db=False)
+                                    )
         runs["django"] = self.measure("django", "minimal Django", "bench.minimal_django:application", env,
-                                      "/ready", counts_db=False)
+                                      "/ready")
         runs["ready"] = self.measure("ready", "service /ready", SERVICE_APP, svc, "/ready")
         runs["health_up"] = self.measure("health_up", "service /health, DB up", SERVICE_APP, svc, "/health")
         runs["login_db"] = self.measure("login_db", "service /login, database user", SERVICE_APP, svc, "/login",
@@ -163,11 +183,12 @@ class Bench:
         runs["login_fallback"] = self.measure("login_fallback", "service /login, fallback admin", SERVICE_APP, svc,
                                               "/login", connections=LOGIN_CONNECTIONS,
                                               body=f"username={ADMIN_USER}&password={ADMIN_PASSWORD}", **login)
-        with HangingListener() as listener:
-            hung_env = {**svc, "DB_PORT": str(listener.port)}
+        # The database goes away while the service runs, as it does in production: the
+        # service starts connected (and warmed up), then the fault goes in.
+        with TcpProxy(self.db.instance.port) as proxy:
             runs["health_hung_accept"] = self.measure(
-                "health_hung_accept", "service /health, DB hangs after accept", SERVICE_APP, hung_env, "/health",
-                counts_db=False, hung_listener=listener)
+                "health_hung_accept", "service /health, DB hangs after accept", SERVICE_APP,
+                {**svc, "DB_PORT": str(proxy.port)}, "/health", proxy=proxy, fault=lambda: self.black_hole(proxy))
         runs["health_hung_handshake"] = self.measure(
             "health_hung_handshake", "service /health, DB frozen after handshake", SERVICE_APP, svc, "/health",
             fault=self.frozen)

@@ -77,10 +77,11 @@ class WrkRun:
 
 
 def start(wrk: str, port: int, path: str, *, connections: int, seconds: int, method: str = "GET",
-          body: str = "", timeout: int = 10) -> WrkRun:
+          body: str = "", timeout: int = 10, close: bool = False) -> WrkRun:
+    """`close`: a new connection per request (wrk keeps connections alive otherwise)."""
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": body}
     args = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s", "-s", str(SCRIPT),
-            f"http://127.0.0.1:{port}{path}"]
+            *(["-H", "Connection: close"] if close else []), f"http://127.0.0.1:{port}{path}"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return WrkRun(proc, connections)
 
