@@ -35,5 +35,5 @@ configdocs:
 
 # A benchmark, not a test: figures and targets in bench/results/ (see docs/PERFORMANCE.md).
 bench:
-	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh mysql
 	$(PY) bench/run.py

@@ -36,7 +36,7 @@ from tests.support.private_db import PrivateDatabase, provision  # noqa: E402
 from tests.support.proxy import TcpProxy  # noqa: E402
 from tests.support.servers import manage  # noqa: E402
 
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 WARMUP_CONNECTIONS = 64
 CONNECTIONS = 16  # the "16 concurrent clients"
 SIDE_CONNECTIONS = 4  # plain /ready traffic alongside a hung /health
