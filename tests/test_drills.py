@@ -97,7 +97,7 @@ def test_drill_sessions_killed(serve, private_db: PrivateDatabase) -> None:
             time.sleep(1)
 
     run_drill("sessions-killed", server, credentials(private_db), fault=kill_repeatedly, restore=lambda: None,
-              expect=Expect(health_during=None, recover_within=3), fault_for=0)
+              expect=Expect(health_during=None), fault_for=0)
     assert sum(killed) >= 2, killed  # the service did hold sessions to kill
 
 
