@@ -63,8 +63,7 @@ class LoginDocs(OpenApiViewExtension):
             description=(
                 "`username` and `password` as a form (urlencoded or multipart) or as JSON. A database user "
                 "first; the fallback admin (ALLOW_FALLBACK_LOGIN) only for a name the database does not hold "
-                "or while it cannot be reached. Every credential failure answers the same 400. Bodies over "
-                "64 KiB answer 413."),
+                "or while it cannot be reached. Every credential failure answers the same 400."),
             request=LoginSerializer, auth=[],
             responses={
                 200: TOKENS,

@@ -1,5 +1,6 @@
-"""Input shapes. DRF's CharField already refuses NUL characters and applies the
-length limits, so hostile input ends as a 400 with field errors."""
+"""Input shapes. DRF's CharField already refuses NUL and lone surrogate characters
+and applies the length limits, so hostile input ends as a 400 with field errors
+(bodies over DATA_UPLOAD_MAX_MEMORY_SIZE never get here: BodySizeMiddleware answers 413)."""
 
 from rest_framework import serializers
 

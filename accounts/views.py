@@ -18,19 +18,6 @@ from accounts.serializers import LoginSerializer, RefreshSerializer
 from accounts.tokens import auth_source
 
 NO_STORE = {"Cache-Control": "no-store"}
-# Login and refresh bodies are a few hundred bytes; anything far larger is refused
-# before parsing.
-MAX_BODY_BYTES = 64 * 1024
-
-
-def _body_too_large(request: Request) -> Response | None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
-        return Response({"detail": "Request body too large."}, status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-    return None
 
 
 class AccountView(APIView):
@@ -52,9 +39,6 @@ class LoginView(AccountView):
     permission_classes = ()
 
     def post(self, request: Request) -> Response:
-        too_large = _body_too_large(request)
-        if too_large is not None:
-            return too_large
         form = LoginSerializer(data=request.data)
         if not form.is_valid():
             services.announce("failure")
@@ -71,9 +55,6 @@ class RefreshView(AccountView):
     permission_classes = ()
 
     def post(self, request: Request) -> Response:
-        too_large = _body_too_large(request)
-        if too_large is not None:
-            return too_large
         form = RefreshSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
@@ -97,9 +78,6 @@ class LogoutView(AccountView):
     permission_classes = (IsAuthenticated,)
 
     def post(self, request: Request) -> Response:
-        too_large = _body_too_large(request)
-        if too_large is not None:
-            return too_large
         form = RefreshSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
