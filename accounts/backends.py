@@ -13,7 +13,8 @@ same reason.
 `attempt` (a LoginAttempt, passed by the /login service) is how a backend says
 "the database could not be reached" without raising, so that the fallback admin
 still gets its turn and the caller can answer 503 when nobody signed in. Without
-it (the admin site) a database outage propagates and becomes a 503 page.
+it (the admin site) a database outage propagates and becomes the JSON 503 of
+infinityai/middleware.py (JsonErrorMiddleware), with Retry-After.
 """
 
 from __future__ import annotations

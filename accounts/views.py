@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from rest_framework.exceptions import MethodNotAllowed, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,19 +16,11 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.serializers import LoginSerializer, RefreshSerializer
 from accounts.tokens import auth_source
+from infinityai.api_views import NO_STORE, MethodBeforeCredentials
 
-NO_STORE = {"Cache-Control": "no-store"}
 
-
-class AccountView(APIView):
-    """An unsupported method is a 405 before authentication (DRF checks credentials
-    first, which would answer 401 to `TRACE /api/auth/me`)."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        method = request.method.lower()
-        if method not in self.http_method_names or not hasattr(self, method):
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
+class AccountView(MethodBeforeCredentials, APIView):
+    """The account routes: 405 for a method the route lacks, before asking who calls."""
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")

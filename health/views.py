@@ -7,7 +7,6 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, QueryDict
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,12 +14,11 @@ from rest_framework.views import APIView
 
 from health.checks import DatabaseState, database_check
 from health.diagnostics import diagnose
+from infinityai.api_views import NO_STORE, MethodBeforeCredentials
 from infinityai.config import SERVICE_NAME
 from infinityai.version import app_version
 
-NO_STORE = {"Cache-Control": "no-store"}
 COMPACT = {"separators": (",", ":")}  # the bytes DRF's JSONRenderer would send
-
 
 class PublicView(APIView):
     """No authentication, permission or throttle: these answer before anything else."""
@@ -90,7 +88,7 @@ class HealthView(PublicView):
         return Response(body, status=status, headers=NO_STORE)
 
 
-class DiagnosticsView(APIView):
+class DiagnosticsView(MethodBeforeCredentials, APIView):
     """GET /api/ops/diagnostics: `manage.py diagnose --json` for staff, over HTTP.
 
     Staff only, through the project's authentication classes (the fallback admin
@@ -100,12 +98,6 @@ class DiagnosticsView(APIView):
 
     permission_classes = (IsAdminUser,)
     throttle_classes = ()
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        # 405 for a method the route does not have, before asking who is calling.
-        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     def get(self, request: Request) -> Response:
         report = diagnose(settings.CONFIG)

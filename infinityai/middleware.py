@@ -58,15 +58,27 @@ class ProbeMiddleware:
 
         self.probes = {"ready": ready_probe, "health": health_probe}
         self.views = {"ready": ReadyView.as_view(), "health": HealthView.as_view()}
+        # What SecurityMiddleware and XFrameOptionsMiddleware add to every other answer;
+        # probes answer before them. Constant, so computed once.
+        self.security_headers = {  # (a few dict stores per probe)
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": settings.X_FRAME_OPTIONS,
+            "Referrer-Policy": settings.SECURE_REFERRER_POLICY,
+            "Cross-Origin-Opener-Policy": settings.SECURE_CROSS_ORIGIN_OPENER_POLICY,
+        }
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         match = PROBE_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)
         if request.method in ("GET", "HEAD"):
-            return self.probes[match.group(1)](request)  # the fast path every probe takes
-        response = self.views[match.group(1)](request)  # DRF: 405 with Allow, OPTIONS
-        response.render()
+            response = self.probes[match.group(1)](request)  # the fast path every probe takes
+        else:
+            response = self.views[match.group(1)](request)  # DRF: 405 with Allow, OPTIONS
+            response.render()
+        for name, value in self.security_headers.items():
+            if value:
+                response[name] = value
         return response
 
 

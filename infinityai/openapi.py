@@ -259,7 +259,8 @@ DIAGNOSTIC_CHECK = inline_serializer("DiagnosticCheck", {
     "summary": serializers.CharField(help_text="What was found, in plain words."),
     "cause": serializers.CharField(allow_null=True, help_text=(
         "A stable key for a failure: access_denied, tls_required, database_missing, no_privilege, refused, "
-        "timeout, unknown_host, ca_untrusted, host_mismatch, tls_error, connection_lost, migrations_pending, "
+        "timeout, not_mysql, unknown_host, ca_untrusted, host_mismatch, tls_error, connection_lost, "
+        "driver_missing, migrations_pending, "
         "invalid_setting, user_format, fallback_misconfigured, unknown.")),
     "action": serializers.CharField(allow_null=True, help_text="What to do, in the runbook's words."),
     "code": serializers.IntegerField(allow_null=True, help_text="The MySQL client's error code."),
@@ -285,7 +286,9 @@ class DiagnosticsDocs(OpenApiViewExtension):
                     "database checked, each failure with its cause and the runbook's action. Staff only "
                     "(the fallback admin included: it works while the database is down). 200 whatever "
                     "the findings; `ok` says whether all is well."),
-                responses={200: DIAGNOSTICS, **error_responses(401, 403)},
+                responses={200: DIAGNOSTICS, **error_responses(
+                    401, 403, 503, s503="The database is unavailable while checking a database user's token "
+                                        "(the fallback admin's token still works).")},
             )
             def get(self, *args: Any, **kwargs: Any) -> Any:
                 return super().get(*args, **kwargs)

@@ -13,6 +13,7 @@ from drf_spectacular.renderers import (
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,11 +22,19 @@ from infinityai.openapi import error_responses
 SCHEMA_PATH = "/api/schema"
 
 
+class FormatParameterNegotiation(DefaultContentNegotiation):
+    """`?format=` chooses the renderer here only (URL_FORMAT_OVERRIDE is off elsewhere)."""
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
+        return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))
+
+
 class SchemaView(SpectacularAPIView):
     """JSON first, like every other answer of the API; YAML on request
     (`?format=yaml`, or `Accept: application/yaml`)."""
 
     renderer_classes = [OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer2, OpenApiYamlRenderer]
+    content_negotiation_class = FormatParameterNegotiation
 
     @extend_schema(
         operation_id="schema", tags=["docs"], summary="This OpenAPI document",

@@ -179,6 +179,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "infinityai.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # OPTIONS without view docstrings or serializer fields (infinityai/api_views.py).
+    "DEFAULT_METADATA_CLASS": "infinityai.api_views.MinimalMetadata",
+    # No `?format=` renderer switch on every route (`/health?format=xml` was a 404);
+    # /api/schema keeps its own `?format=yaml` (infinityai/schema_views.py).
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Request bodies above this size answer 413 before anything reads them (Django's
@@ -229,7 +234,8 @@ CORS_PREFLIGHT_MAX_AGE = 600
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = CONFIG.SECURE_SSL_REDIRECT
-SECURE_REDIRECT_EXEMPT = [r"^(api/)?(ready|health)/?$"]
+# No SECURE_REDIRECT_EXEMPT: ProbeMiddleware answers /ready and /health before
+# SecurityMiddleware, so probes are never redirected (it adds the headers below itself).
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
