@@ -1,12 +1,14 @@
 """Every docs/RUNBOOK.md shell block marked `<!-- runs-here -->` does what the runbook says.
 
-The server is started by the runbook's own `runs-here: server` block (`make run`),
-on a free port, against this run's MariaDB database, with the settings an operator
-would have exported: a fallback admin `admin` whose password is `YourPassword`, a
-metrics token and the production CORS origins. Each other block then runs in bash
-(strict mode) with that environment, `localhost:8000` replaced by the server's
-address; its exit status and the text the runbook promises are checked. A block
-whose `needs=` file is not in the tree yet is skipped, naming the file.
+Servers are started by the runbook's own `runs-here: server` blocks (`make run`, or
+`NAME=value ... make run` where a check needs a variable: the metrics token, a CORS
+origin, the fallback admin), each on a free port, against this run's MariaDB
+database. Each other block runs against the server of the nearest server block
+above it, in bash (strict mode) with the database settings exported and
+`localhost:8000` replaced by that server's address; its exit status and the text the
+runbook promises are checked. Nothing else is exported: a block that works here
+works for a reader who runs the commands as written. A block whose `needs=` file is
+not in the tree yet is skipped, naming the file.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import bcrypt
 import pytest
 
 from tests.support import mysql
@@ -29,56 +30,84 @@ from tests.support.servers import ROOT, SENTINEL_SECRET_KEY, free_port, request,
 pytestmark = [pytest.mark.slow, pytest.mark.mysql]
 
 BLOCKS = runnable_blocks()
-METRICS_TOKEN = "runbook-metrics-token-7c1e"
 
 
 @pytest.fixture(scope="module")
 def operator_env(mysql_database: str) -> dict[str, str]:
-    password_hash = bcrypt.hashpw(b"YourPassword", bcrypt.gensalt()).decode()
-    return service_env(**mysql.env_for(mysql_database), METRICS_TOKEN=METRICS_TOKEN,
-                       ALLOW_FALLBACK_LOGIN="true", ADMIN_USERNAME="admin", ADMIN_PASSWORD_HASH=password_hash,
-                       CORS_ALLOW_ORIGINS="https://infinityai.pro,https://www.infinityai.pro",
-                       PYTHONDONTWRITEBYTECODE="1")
+    return service_env(**mysql.env_for(mysql_database), PYTHONDONTWRITEBYTECODE="1")
 
 
-@pytest.fixture(scope="module")
-def runbook_server(operator_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The runbook's server block, run as written, on a free port; yields 'host:port'."""
-    (server_block,) = [b for b in BLOCKS if b.server]
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("runbook") / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", server_block.body], cwd=ROOT,
-                                env={**operator_env, "APP_PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
+def server_of(block: Block) -> Block:
+    """The nearest server block above `block`."""
+    (server, *_) = [b for b in reversed(BLOCKS) if b.server and b.line < block.line]
+    return server
+
+
+class RunbookServers:
+    """One server at a time, started from its block as written; the previous one is
+    stopped first (the runbook says to stop `make run` before starting a variant)."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env, self.folder = env, folder
+        self.block: Block | None = None
+        self.proc: subprocess.Popen | None = None
+        self.address = ""
+
+    def for_block(self, server_block: Block) -> str:
+        if self.block is not server_block:
+            self.stop()
+            self.start(server_block)
+        return self.address
+
+    def start(self, block: Block) -> None:
+        port = free_port()
+        self.log_path = self.folder / f"server-line-{block.line}.log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", block.body], cwd=ROOT,
+                                         env={**self.env, "APP_PORT": str(port)}, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.block = block
         deadline = time.monotonic() + 120  # bootstrap (installed already), migrate, collectstatic
         while True:
-            assert proc.poll() is None, f"`{server_block.body.strip()}` exited:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"not ready in 120 s:\n{log_path.read_text()}"
+            assert self.proc.poll() is None, f"`{block.body.strip()}` exited:\n{self.log_path.read_text()}"
+            assert time.monotonic() < deadline, f"not ready in 120 s:\n{self.log_path.read_text()}"
             try:
                 if request(port, "GET", "/ready", timeout=2).status == 200:
                     break
             except OSError:
                 time.sleep(0.3)
-        yield f"127.0.0.1:{port}"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+        self.address = f"127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                proc.wait(20)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-    assert SENTINEL_SECRET_KEY not in log_path.read_text()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+        assert SENTINEL_SECRET_KEY not in self.log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def runbook_servers(operator_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunbookServers]:
+    servers = RunbookServers(operator_env, tmp_path_factory.mktemp("runbook"))
+    try:
+        yield servers
+    finally:
+        servers.stop()
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if not b.server], ids=lambda b: b.name)
-def test_runbook_block(block: Block, runbook_server: str, operator_env: dict[str, str]) -> None:
+def test_runbook_block(block: Block, runbook_servers: RunbookServers, operator_env: dict[str, str]) -> None:
     missing = [need for need in block.needs if not (ROOT / need).exists()]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}, which is not in this tree yet")
-    script = block.body.replace("localhost:8000", runbook_server)
+    address = runbook_servers.for_block(server_of(block))
+    script = block.body.replace("localhost:8000", address)
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=operator_env,
                             capture_output=True, text=True, timeout=90)
     output = result.stdout + result.stderr
@@ -89,8 +118,13 @@ def test_runbook_block(block: Block, runbook_server: str, operator_env: dict[str
 
 
 def test_runbook_has_the_blocks_it_promises() -> None:
-    """The markers parse, one block starts the server, and the local checks of each section are there."""
-    assert [b.body.strip() for b in BLOCKS if b.server] == ["make run"]
+    """The markers parse, the first block starts the plain server (variants end in `make run`),
+    and the local checks of each section are there."""
+    servers = [b.body.strip() for b in BLOCKS if b.server]
+    assert BLOCKS[0].server and servers[0] == "make run"
+    assert all(body.endswith(" make run") and "\n" not in body for body in servers[1:]), servers
+    for needed in ("METRICS_TOKEN=", "CORS_ALLOW_ORIGINS=", "ALLOW_FALLBACK_LOGIN=true"):
+        assert any(body.startswith(needed) for body in servers), needed
     bodies = "\n".join(b.body for b in BLOCKS)
     for command in ("/ready", "/health", "scripts/poll_health.sh", "manage.py diagnose", "manage.py wait_for_db",
                     "scripts/generate_bcrypt_hash.py", "/login", "/metrics", "Access-Control-Request-Method"):
