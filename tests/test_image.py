@@ -115,7 +115,8 @@ def test_dockerfile_shape(image: Image) -> None:
 @pytest.mark.parametrize(("path", "excluded"), [
     (".env", True), (".env.production", True), (".env.example", False), (".git/config", True),
     ("db.sqlite3", True), ("sub/dir/x.sqlite3", True), (".venv/bin/python", True),
-    ("node_modules/x/y.js", True), ("health/__pycache__/x.pyc", True), ("staticfiles/admin/x.css", True),
+    ("node_modules/x/y.js", True), ("package-lock.json", True), ("health/__pycache__/x.pyc", True),
+    ("staticfiles/admin/x.css", True),
     ("manage.py", False), ("gunicorn.conf.py", False), ("docker/entrypoint.sh", False),
     ("requirements/production.txt", False), ("scripts/poll_health.sh", False),
 ])
