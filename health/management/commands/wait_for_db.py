@@ -76,6 +76,7 @@ class Command(BaseCommand):
             pause = min(interval, deadline - time.monotonic())
             if pause > 0:
                 time.sleep(pause)
-        self.stderr.write(f"wait_for_db: database not connected after {timeout:g}s "
-                          f"({attempts} attempt(s); last: {last}); see docs/RUNBOOK.md section 3")
+        waited = time.monotonic() - started
+        self.stderr.write(f"wait_for_db: database not connected after {timeout:g}s (waited {waited:.1f}s, "
+                          f"{attempts} attempt(s); last: {last}); see docs/RUNBOOK.md section 3")
         raise SystemExit(1)
