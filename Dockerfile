@@ -38,7 +38,7 @@ WORKDIR /app
 # Owned by root and read-only to the app user: the service never writes its own code.
 COPY . .
 # A build-time key only: settings refuse to load without one, and collectstatic signs nothing.
-RUN SECRET_KEY=collectstatic-build-only ENV_FILE='' python manage.py collectstatic --no-input -v 0
+RUN SECRET_KEY=collectstatic-at-build-time-only-never-a-real-key ENV_FILE='' python manage.py collectstatic --no-input -v 0
 
 ARG APP_VERSION=""
 ENV APP_PORT=8000 \
