@@ -12,18 +12,10 @@ set -euo pipefail
 
 say() { printf 'entrypoint: %s\n' "$*" >&2; }
 
-# is_true NAME VALUE: the same words as infinityai/config.py; anything else stops the start.
-is_true() {
-  case "$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" in
-    true | 1 | yes | on) return 0 ;;
-    false | 0 | no | off | "") return 1 ;;
-    *) say "$1: '$2' is not a boolean (use true/false, 1/0 or yes/no)"; exit 2 ;;
-  esac
-}
-
-migrate=false
-if is_true MIGRATE_ON_START "${MIGRATE_ON_START:-false}"; then migrate=true; fi
-wait_seconds=${WAIT_FOR_DB_TIMEOUT:-0}
+# Each variable is parsed where every other one is: infinityai/config.py (one value a
+# line; a bad one stops the start naming the variable, exit 2).
+values=$(python -m infinityai.config get MIGRATE_ON_START WAIT_FOR_DB_TIMEOUT) || exit 2
+{ read -r migrate; read -r wait_seconds; } <<<"$values"
 if [ "$migrate" = true ] && [ "$wait_seconds" = 0 ]; then wait_seconds=60; fi
 
 if [ "$wait_seconds" != 0 ]; then

@@ -6,11 +6,18 @@ ignores HEALTHCHECK (it uses its own Health check path); local runs and other
 orchestrators use it.
 """
 
-import os
 import sys
 import urllib.request
+from pathlib import Path
 
-port = os.environ.get("APP_PORT") or os.environ.get("PORT") or "8000"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from infinityai.config import Config, ConfigError, get_values  # after the path above
+
+try:
+    # The port gunicorn binds (APP_PORT, then PORT, then 8000), read as gunicorn.conf.py reads it.
+    port = Config(get_values(["APP_PORT", "PORT"]), []).port
+except ConfigError:
+    sys.exit(1)
 try:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=4) as reply:
         sys.exit(0 if reply.status == 200 else 1)

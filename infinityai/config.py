@@ -493,6 +493,53 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
                         "replace it with ADMIN_PASSWORD_HASH soon")
 
 
+def get_values(names: list[str], environ_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Only the named variables, typed (no cross-checks): for docker/entrypoint.sh and
+    docker/healthcheck.py, which must not stop over a setting they do not use (a broken
+    configuration is for the app, or `manage.py diagnose`, to report)."""
+    source = read_env_file(os.environ if environ_map is None else environ_map)
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in names:
+        var = BY_NAME.get(name)
+        if var is None:
+            problems.append(f"{name}: not a variable of this service (infinityai/config.py)")
+            continue
+        raw = source.get(name)
+        if raw is None or (raw.strip() == "" and var.kind != "str"):
+            raw = var.default
+        try:
+            values[name] = None if raw is None else var.parser(raw)
+        except ValueError as exc:
+            problems.append(_describe(var, raw, str(exc)))
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def _shell_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    return "" if value is None else str(value)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m infinityai.config get NAME...`: each value typed, one a line (booleans as
+    true/false, unset as an empty line), so shell scripts parse nothing themselves."""
+    if len(argv) < 2 or argv[0] != "get":
+        sys.stderr.write("usage: python -m infinityai.config get NAME...\n")
+        return 2
+    try:
+        values = get_values(argv[1:])
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    sys.stdout.write("".join(f"{_shell_word(values[name])}\n" for name in argv[1:]))
+    return 0
+
+
 def derive_signing_key(secret_key: str) -> str:
     """The bearer-token key when TOKEN_SIGNING_KEY is unset: HMAC-SHA256(SECRET_KEY, a fixed label).
 
@@ -555,3 +602,7 @@ def render_env_example() -> str:
         value = "" if var.secret or var.default is None else var.default
         lines.append(f"# {var.name}={value}")
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

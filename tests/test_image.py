@@ -195,6 +195,9 @@ def test_entrypoint_does_not_migrate_without_a_database(image: Image) -> None:
 
 @pytest.mark.parametrize(("env", "expected"), [
     ({"MIGRATE_ON_START": "maybe"}, b"MIGRATE_ON_START: 'maybe' is not a boolean"),
+    ({"WAIT_FOR_DB_TIMEOUT": "soon"}, b"WAIT_FOR_DB_TIMEOUT: 'soon' is not a whole number"),
+    ({"MIGRATE_ON_START": "on", "WAIT_FOR_DB_TIMEOUT": "1", "DB_HOST": "127.0.0.1", "DB_SSL_DISABLED": "true"},
+     b"did not answer within 1s: not starting"),
     ({}, b"COMMAND-RAN"),
     # Without a migration the service starts even if the database never answers.
     ({"WAIT_FOR_DB_TIMEOUT": "1", "DB_HOST": "127.0.0.1", "DB_SSL_DISABLED": "true"}, b"starting without"),
@@ -207,7 +210,7 @@ def test_entrypoint_settings(image: Image, env: dict[str, str], expected: bytes)
     proc = start(image, user, image_env(image, **env), [*image.entrypoint, "echo", "COMMAND-RAN"])
     out, _ = proc.communicate(timeout=60)
     assert expected in out, out.decode()
-    assert proc.returncode == (2 if b"boolean" in expected else 0)
+    assert proc.returncode == (2 if b" is not " in expected else 1 if b"not starting" in expected else 0)
 
 
 def test_replay_uses_the_images_python() -> None:
