@@ -4,7 +4,7 @@ Loading the configuration here makes a bad setting stop gunicorn's master with
 one clear message, before any worker boots and crash-loops.
 """
 
-from infinityai import metrics_dir
+from infinityai import gunicorn_worker, metrics_dir
 from infinityai.config import load_or_exit
 from infinityai.logs import logging_config
 
@@ -13,8 +13,10 @@ settings = load_or_exit()  # not `config`: gunicorn reads that name as its own s
 bind = f"0.0.0.0:{settings.port}"
 workers = settings.WEB_CONCURRENCY
 # Threads let a worker keep answering /ready and ordinary requests while one
-# thread waits on a slow database.
-worker_class = "gthread"
+# thread waits on a slow database. gthread, with JSON error pages and a read
+# timeout per client (infinityai/gunicorn_worker.py).
+worker_class = "infinityai.gunicorn_worker.JsonErrorWorker"
+gunicorn_worker.configure(read_timeout=settings.GUNICORN_CLIENT_TIMEOUT)
 threads = settings.GUNICORN_THREADS
 # Longer than any database wait (connect + read), so a worker stuck behind a hung
 # database is not killed in the middle of a request that would still finish.

@@ -148,6 +148,8 @@ VARIABLES: list[Var] = [
         ("GUNICORN_THREADS", "int", "8", "Threads per gunicorn worker."),
         ("GUNICORN_TIMEOUT", "int", "60",
          "Seconds before gunicorn restarts a silent worker; longer than any database timeout."),
+        ("GUNICORN_CLIENT_TIMEOUT", "int", "10",
+         "Seconds a worker thread waits for more of a request a client has started sending, then closes it."),
     ),
     *_vars(
         "Container",
@@ -432,8 +434,8 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
     for name in ("APP_PORT", "PORT", "DB_PORT"):
         if v[name] is not None and not 1 <= v[name] <= 65535:
             problems.append(f"{name}: {v[name]} is not a TCP port (1-65535)")
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "DB_CONNECT_TIMEOUT",
-                 "DB_READ_TIMEOUT", "DB_WRITE_TIMEOUT"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CLIENT_TIMEOUT",
+                 "DB_CONNECT_TIMEOUT", "DB_READ_TIMEOUT", "DB_WRITE_TIMEOUT"):
         if v[name] is not None and v[name] < 1:
             problems.append(f"{name}: {v[name]} must be at least 1")
     if v["WAIT_FOR_DB_TIMEOUT"] is not None and not 0 <= v["WAIT_FOR_DB_TIMEOUT"] <= 3600:
