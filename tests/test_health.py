@@ -178,21 +178,33 @@ def test_server_restart_then_health_and_requests_recover(serve, tmp_path: Path) 
         instance.stop()
 
 
-def test_probes_reuse_one_connection_per_worker(serve, mysql_env, mysql_database) -> None:
+@pytest.mark.mysql
+def test_probes_reuse_one_connection_per_worker(serve) -> None:
     """A probe opens no connection of its own: the same sessions serve every probe."""
-    server = serve(workers=2, **mysql_env)
+    from tests.conftest import skip_or_fail
 
-    def probe_all(count: int) -> set[str]:
-        with ThreadPoolExecutor(4) as pool:
-            return {r.json()["database"] for r in pool.map(lambda _: server.get("/health"), range(count))}
+    reason = mysql.unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+    # A database of this test's own (SELECT 1 needs no tables), so that no other
+    # test's server, still closing its sessions, is counted here.
+    database = mysql.create_database()
+    try:
+        server = serve(workers=2, **mysql.env_for(database))
 
-    # Which worker accepts a connection is the kernel's choice: probe until both workers
-    # have made their one connection (bounded), then count.
-    for _ in range(10):
-        assert probe_all(20) == {"connected"}
-        if len(mysql.sessions(mysql_database)) >= 2:
-            break
-    before = set(mysql.sessions(mysql_database))
-    assert probe_all(50) == {"connected"}
-    after = set(mysql.sessions(mysql_database))
-    assert 1 <= len(after) <= 2 and after == before
+        def probe_all(count: int) -> set[str]:
+            with ThreadPoolExecutor(4) as pool:
+                return {r.json()["database"] for r in pool.map(lambda _: server.get("/health"), range(count))}
+
+        # Which worker accepts a connection is the kernel's choice: probe until both
+        # workers have made their one connection (bounded), then count.
+        for _ in range(10):
+            assert probe_all(20) == {"connected"}
+            if len(mysql.sessions(database)) >= 2:
+                break
+        before = set(mysql.sessions(database))
+        assert probe_all(50) == {"connected"}
+        after = set(mysql.sessions(database))
+        assert 1 <= len(after) <= 2 and after == before
+    finally:
+        mysql.drop_database(database)
