@@ -93,30 +93,23 @@ def configuration_findings(config: Config) -> list[Finding]:
     return findings
 
 
-_BCRYPT = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
-
-
 def _fallback_findings(config: Config) -> list[Finding]:
-    if not config.ALLOW_FALLBACK_LOGIN:
+    """The fallback admin as accounts sees it (`accounts.fallback.status`, the one judge)."""
+    from accounts.fallback import status
+
+    state = status()
+    if not state["requested"]:
         return [Finding("fallback admin", Status.OK, "disabled (ALLOW_FALLBACK_LOGIN=false)")]
-    missing = []
-    if not config.ADMIN_USERNAME:
-        missing.append("ADMIN_USERNAME is empty")
-    has_hash = bool(config.ADMIN_PASSWORD_HASH)
-    if has_hash and not _BCRYPT.match(config.ADMIN_PASSWORD_HASH):
-        missing.append("ADMIN_PASSWORD_HASH is not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters)")
-    elif has_hash and int(config.ADMIN_PASSWORD_HASH.strip()[4:6]) > 15:  # accounts.fallback.BCRYPT_MAX_COST
-        missing.append("ADMIN_PASSWORD_HASH has a bcrypt cost above 15 (each sign-in would take seconds)")
-    if not has_hash and not (config.ADMIN_PASSWORD and config.ADMIN_ALLOW_PLAINTEXT):
-        missing.append("ADMIN_PASSWORD_HASH is empty")
-    if missing:
+    if not state["enabled"]:
         return [Finding(
             "fallback admin", Status.WARN,
-            "ALLOW_FALLBACK_LOGIN=true but the fallback admin cannot sign in: " + "; ".join(missing),
+            f"ALLOW_FALLBACK_LOGIN=true but the fallback admin cannot sign in: {state['problem']}",
             cause="fallback_misconfigured",
             action="Generate a hash with `python scripts/generate_bcrypt_hash.py`, set ADMIN_USERNAME and "
                    "ADMIN_PASSWORD_HASH, and redeploy (runbook section 4). Login answers 400 until then.")]
-    return [Finding("fallback admin", Status.OK, f"enabled for {config.ADMIN_USERNAME!r}")]
+    return [Finding("fallback admin", Status.WARN,
+                    f"enabled for {config.ADMIN_USERNAME!r}: turn it off (ALLOW_FALLBACK_LOGIN=false) once the "
+                    "database works", cause="fallback_enabled")]
 
 
 # --- database --------------------------------------------------------------------
