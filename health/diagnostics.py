@@ -95,6 +95,10 @@ def configuration_findings(config: Config) -> list[Finding]:
 
 def _fallback_findings(config: Config) -> list[Finding]:
     """The fallback admin as accounts sees it (`accounts.fallback.status`, the one judge)."""
+    from django.apps import apps
+
+    if not apps.ready:  # report_without_django: accounts cannot be asked
+        return [Finding("fallback admin", Status.WARN, "not checked: Django could not start (see below)")]
     from accounts.fallback import status
 
     state = status()
