@@ -54,8 +54,17 @@ def backend_env(request: pytest.FixtureRequest) -> dict[str, str]:
     return request.getfixturevalue(f"{request.param}_env")
 
 
+@pytest.fixture(scope="session")
+def collected_static() -> None:
+    """Static files collected as `make run` and the image build do: with DEBUG off the
+    admin site and /docs name their files through the manifest collectstatic writes
+    (without it every admin page is a 500)."""
+    result = manage(service_env(), "collectstatic", "--no-input", "-v", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def serve(tmp_path: Path, collected_static: None) -> Iterator[Callable[..., LiveServer]]:
     """Start real gunicorn servers: serve(env_overrides..., workers=N). Stopped after the test."""
     started: list[LiveServer] = []
 

@@ -67,11 +67,3 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def collected_static() -> None:
-    """The admin site's static files, collected as `make run` and the image build do
-    (production storage needs the manifest, else every admin page is a 500)."""
-    from tests.support.servers import manage, service_env
-
-    result = manage(service_env(), "collectstatic", "--no-input", "-v", "0")
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,15 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from tests.support.servers import LiveServer, manage, migrated_sqlite, service_env
-
-
-@pytest.fixture(scope="session")
-def collected_static() -> None:
-    """Static files collected as `make run` and the image do: with DEBUG off the admin
-    and /docs name their files through the manifest that collectstatic writes."""
-    result = manage(service_env(), "collectstatic", "--no-input", "-v", "0")
-    assert result.returncode == 0, result.stdout + result.stderr
+from tests.support.servers import LiveServer, migrated_sqlite, service_env
 
 
 @pytest.fixture(scope="module")
