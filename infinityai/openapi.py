@@ -97,6 +97,8 @@ ERRORS: dict[str, ErrorDoc] = {
     "403": ErrorDoc("Authenticated, but not allowed to do this.", "Error",
                     {"detail": "You do not have permission to perform this action."}),
     "404": ErrorDoc("No such resource.", "Error", {"detail": "Not Found"}),
+    "411": ErrorDoc("A body sent without Content-Length (chunked): send it with Content-Length.", "Error",
+                    {"detail": "Send the request body with a Content-Length header (chunked bodies are not read)."}),
     "413": ErrorDoc("Request body larger than the limit (2.5 MB).", "Error",
                     {"detail": "Request body too large: the limit is 2621440 bytes."}),
     "415": ErrorDoc("Unsupported Content-Type.", "Error",
@@ -117,7 +119,7 @@ COMPONENTS = {
 }
 # Statuses any operation can answer, and those only an operation with a body can.
 EVERY_OPERATION = ("500",)
-WITH_BODY = ("400", "413", "415")
+WITH_BODY = ("400", "411", "413", "415")
 
 
 def _ref(component: str) -> dict[str, str]:

@@ -201,7 +201,8 @@ SPECTACULAR_SETTINGS = {
         "Every route answers both at the root and under `/api/` (`/login` and `/api/login`, "
         "`/api/auth/me` and `/auth/me`), with or without a trailing slash; each is listed once, "
         "as the service contract spells it. Errors are JSON `{\"detail\": \"...\"}`, field errors "
-        "`{\"<field>\": [\"...\"]}`. Request bodies over 2.5 MB answer 413."
+        "`{\"<field>\": [\"...\"]}`. Request bodies over 2.5 MB answer 413; a body without "
+        "Content-Length (chunked) answers 411."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

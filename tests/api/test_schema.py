@@ -21,7 +21,7 @@ CONTRACT_ROUTES = [
     ("post", "/api/auth/refresh"), ("get", "/api/auth/me"), ("post", "/api/auth/logout"),
     ("get", "/api/ops/diagnostics"), ("get", "/metrics"), ("get", "/docs"), ("get", "/api/schema"),
 ]
-ERROR_STATUSES = {"400", "401", "403", "404", "413", "415", "429", "500", "503"}
+ERROR_STATUSES = {"400", "401", "403", "404", "411", "413", "415", "429", "500", "503"}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_every_operation_documents_its_errors(schema: dict) -> None:
             responses = operation["responses"]
             assert "500" in responses, (method, path)
             if "requestBody" in operation:
-                assert {"400", "413", "415"} <= set(responses), (method, path)
+                assert {"400", "411", "413", "415"} <= set(responses), (method, path)
             for status in ERROR_STATUSES & set(responses):
                 content = responses[status]["content"]["application/json"]["schema"]
                 assert "$ref" in content or "properties" in content, (method, path, status)
@@ -131,7 +131,7 @@ def test_login_takes_a_form_or_json_and_tokens_are_bearer(schema: dict) -> None:
         "application/x-www-form-urlencoded", "multipart/form-data", "application/json"}
     fields = resolve(schema, login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"])
     assert set(fields["required"]) == {"username", "password"}
-    assert {"200", "400", "413", "415", "429", "503"} <= set(login["responses"])
+    assert {"200", "400", "411", "413", "415", "429", "503"} <= set(login["responses"])
     schemes = schema["components"]["securitySchemes"]
     me = schema["paths"]["/api/auth/me"]["get"]
     (requirement,) = me["security"]
