@@ -20,6 +20,7 @@ infinityai/middleware.py (JsonErrorMiddleware), with Retry-After.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ class DatabaseBackend(ModelBackend):
         if attempt is not None and outage.recently_down():
             attempt.database_unavailable = True
             return None
+        started = time.monotonic()
         try:
             user = user_model._default_manager.get_by_natural_key(username)
         except user_model.DoesNotExist:
@@ -64,7 +66,7 @@ class DatabaseBackend(ModelBackend):
         except DATABASE_OUTAGE:
             if attempt is None:
                 raise
-            outage.note()
+            outage.note(started)
             attempt.database_unavailable = True
             return None
         if fallback.is_fallback_row(user):
@@ -85,12 +87,13 @@ class FallbackAdminBackend(BaseBackend):
         database_down = attempt is not None and attempt.database_unavailable
         row = None
         if not database_down:
+            started = time.monotonic()
             try:
                 row = get_user_model()._default_manager.filter(username=username).first()
             except DATABASE_OUTAGE:
                 if attempt is None:
                     raise
-                outage.note()
+                outage.note(started)
                 attempt.database_unavailable = database_down = True
             if row is not None and not fallback.is_fallback_row(row):
                 return None  # a real database user of that name wins
@@ -105,12 +108,13 @@ class FallbackAdminBackend(BaseBackend):
             if attempt is None:
                 return None
             return fallback.FallbackUser(username)
+        started = time.monotonic()
         try:
             return self._row(admin)
         except DATABASE_OUTAGE:
             if attempt is None:
                 raise
-            outage.note()
+            outage.note(started)
             attempt.database_unavailable = True
             return fallback.FallbackUser(username)
 

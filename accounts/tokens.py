@@ -15,6 +15,7 @@ table is what makes a revocation survive a cache flush.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -74,10 +75,11 @@ class LoginRefreshToken(_SaneExpiry, RefreshToken):
             return  # the cache copy above is all there is while the database is away
         from infinityai.errors import DATABASE_OUTAGE  # not at import: DRF imports this module early
 
+        started = time.monotonic()
         try:
             super().check_blacklist()
         except DATABASE_OUTAGE:
-            outage.note()
+            outage.note(started)
 
     def revoke(self) -> None:
         remaining = max(1, int(self.payload["exp"] - self.current_time.timestamp()))
@@ -85,12 +87,13 @@ class LoginRefreshToken(_SaneExpiry, RefreshToken):
         from infinityai.errors import DATABASE_OUTAGE
 
         fallback_token = source_of(self) == fallback.SOURCE
+        started = time.monotonic()
         try:
             if fallback_token and outage.recently_down():
                 raise DATABASE_OUTAGE[0]("database recently unreachable")
             self.blacklist()
         except DATABASE_OUTAGE:
-            outage.note()
+            outage.note(started)
             if not fallback_token:
                 raise
             log.warning("database unavailable: fallback token revoked in the cache only")
