@@ -26,14 +26,18 @@ class MariaDBInstance:
         self.frozen = False
         if not shutil.which("mariadbd") or not shutil.which("mariadb-install-db"):
             raise RuntimeError("mariadbd / mariadb-install-db not found (Debian package mariadb-server)")
-        base.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}",
+        # A temporary directory of its own: in the shared /tmp, two servers bootstrapping
+        # at once can collide on a temporary table's file name ("Unknown table
+        # 'mysql.tmp_user_sys'", seen under load).
+        self.tmpdir = base / "tmp"
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", f"--tmpdir={self.tmpdir}",
                         "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"],
                        check=True, capture_output=True, timeout=60)
 
     def start(self, wait: float = 30) -> MariaDBInstance:
-        args = ["mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
-                "--bind-address=127.0.0.1", f"--socket={self.base / 'sock'}",
+        args = ["mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--tmpdir={self.tmpdir}",
+                f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.base / 'sock'}",
                 f"--pid-file={self.base / 'pid'}", "--user=root", "--skip-log-bin",
                 "--innodb-buffer-pool-size=32M", "--character-set-server=utf8mb4", *self.extra_args]
         log = open(self.base / "server.log", "ab")
