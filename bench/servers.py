@@ -5,14 +5,14 @@ application differs (named on the command line, which wins over the file)."""
 from __future__ import annotations
 
 import http.client
-import os
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.servers import stop_group  # one way to stop a server, shared with the tests
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_APP = "infinityai.wsgi:application"
@@ -95,12 +95,6 @@ class Server:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc)
         self._log.close()
         self.proc = None

@@ -6,9 +6,7 @@ checkout is never touched. The copy shares this checkout's `.venv` (a symlink).
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT, free_port, request, service_env
+from tests.support.servers import ROOT, free_port, request, service_env, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -60,13 +58,7 @@ class RunScript:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc)
 
 
 @pytest.fixture

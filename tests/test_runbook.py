@@ -13,9 +13,7 @@ not in the tree yet is skipped, naming the file.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ import pytest
 
 from tests.support import mysql
 from tests.support.docs import Block, runnable_blocks
-from tests.support.servers import ROOT, SENTINEL_SECRET_KEY, free_port, request, service_env
+from tests.support.servers import ROOT, SENTINEL_SECRET_KEY, free_port, request, service_env, stop_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.mysql]
 
@@ -81,13 +79,7 @@ class RunbookServers:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc)
         self.proc = None
         assert SENTINEL_SECRET_KEY not in self.log_path.read_text()
 

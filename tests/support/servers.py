@@ -69,6 +69,18 @@ def migrated_sqlite(path: Path, template: Path | None = None) -> Path:
     return path
 
 
+def stop_group(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM a server's whole process group (master and workers), SIGKILL after `grace` s."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
 @dataclass
 class Reply:
     status: int
@@ -163,13 +175,7 @@ class LiveServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc)
         self._log.close()
         self.proc = None
 
