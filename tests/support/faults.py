@@ -35,7 +35,10 @@ class HangingListener:
                 conn, _ = self.sock.accept()
             except (TimeoutError, OSError):
                 continue
-            self.accepted.append(conn)
+            self._on_accept(conn)
+
+    def _on_accept(self, conn: socket.socket) -> None:
+        self.accepted.append(conn)  # held open, never answered
 
     def open_connections(self) -> int:
         """Accepted connections the client has not closed yet."""
@@ -67,11 +70,5 @@ class HangingListener:
 class ClosingListener(HangingListener):
     """Accepts TCP connections and closes each at once: DB_PORT pointing at something else."""
 
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            conn.close()
+    def _on_accept(self, conn: socket.socket) -> None:
+        conn.close()
