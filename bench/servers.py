@@ -5,6 +5,7 @@ application differs (named on the command line, which wins over the file)."""
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import subprocess
 import time
@@ -16,6 +17,7 @@ from tests.support.servers import stop_group  # one way to stop a server, shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_APP = "infinityai.wsgi:application"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -33,6 +35,12 @@ def status_of(port: int, path: str, timeout: float = 5, method: str = "GET", bod
         return resp.status, resp.read()
     finally:
         conn.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -91,6 +99,10 @@ class Server:
             fields = proc_status(pid)
             stats.append({"pid": pid, "threads": fields["Threads"], "rss_mib": round(fields["VmRSS"] / 1024, 1)})
         return stats
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by all workers so far (the master does not serve requests)."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
 
     def stop(self) -> None:
         if self.proc is None:

@@ -46,6 +46,10 @@ def _thread_growth(run: dict[str, Any]) -> int:
     return max(w["threads"] - before.get(w["pid"], 0) for w in run["workers_after"])
 
 
+def rps_ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+    return round(a["load"]["rps"] / b["load"]["rps"], 3) if b["load"]["rps"] else 0.0
+
+
 def judge(results: dict[str, Any]) -> list[Target]:
     runs = results["servers"]
     cfg = results["config"]
@@ -54,12 +58,9 @@ def judge(results: dict[str, Any]) -> list[Target]:
     django, ready, health = runs["django"], runs["ready"], runs["health_up"]
     t: list[Target] = []
 
-    def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
-        return round(a["load"]["rps"] / b["load"]["rps"], 3) if b["load"]["rps"] else 0.0
-
-    t.append(_at_least("ready_vs_django", "/ready req/s >= 0.9 x minimal Django view", ratio(ready, django), 0.9,
+    t.append(_at_least("ready_vs_django", "/ready req/s >= 0.9 x minimal Django view", rps_ratio(ready, django), 0.9,
                        _clean(ready) and _clean(django)))
-    t.append(_at_least("health_vs_ready", "/health (DB up) req/s >= 0.8 x /ready", ratio(health, ready), 0.8,
+    t.append(_at_least("health_vs_ready", "/health (DB up) req/s >= 0.8 x /ready", rps_ratio(health, ready), 0.8,
                        _clean(health)))
     t.append(_at_most("health_db_connections", f"/health (DB up): DB connections opened <= 1 per worker ({workers})",
                       health["db_connections_opened"], workers))
@@ -104,12 +105,14 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
         f"Machine: {results['machine']['cpus']} CPUs, load average {results['machine']['loadavg_before']} before "
         f"and {results['machine']['loadavg_after']} after. gunicorn.conf.py for every server: "
         f"{cfg['WEB_CONCURRENCY']} workers x {cfg['GUNICORN_THREADS']} threads (gthread). "
-        f"wrk -t1, {cfg['seconds']} s per run. HEALTH_DB_TIMEOUT {cfg['HEALTH_DB_TIMEOUT']} s. "
+        f"wrk -t1. The first four servers side by side, {cfg['rounds']} rounds of {cfg['round_seconds']} s each "
+        f"in rotated order, each shown by its best round (bench/run.py says why); "
+        f"the others {cfg['seconds']} s each. HEALTH_DB_TIMEOUT {cfg['HEALTH_DB_TIMEOUT']} s. "
         f"One bcrypt check (cost {cfg['bcrypt_rounds']}): {results['bcrypt_check_ms']:.1f} ms.",
         "",
         "| server | clients | req/s | p50 ms | p99 ms | errors | DB conns opened | threads/worker | "
-        "RSS MiB/worker | boot s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "RSS MiB/worker | boot s | worker CPU ms/request |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in results["servers"].values():
         load = run["load"]
@@ -120,12 +123,12 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
         errors = load["http_errors"] + load["socket_errors"]
         lines.append(f"| {run['label']} | {load['connections']} | {load['rps']:.0f} | {_fmt(load['p50_ms'])} | "
                      f"{_fmt(load['p99_ms'])} | {errors} | {_fmt(run['db_connections_opened'])} | {threads} | "
-                     f"{rss} | {_fmt(run['boot_seconds'])} |")
+                     f"{rss} | {_fmt(run['boot_seconds'])} | {_fmt(run.get('cpu_ms_per_request'))} |")
         if run.get("side_load"):
             side = run["side_load"]
             lines.append(f"| ... alongside: /ready | {side['connections']} | {side['rps']:.0f} | "
                          f"{_fmt(side['p50_ms'])} | {_fmt(side['p99_ms'])} | "
-                         f"{side['http_errors'] + side['socket_errors']} | | | | |")
+                         f"{side['http_errors'] + side['socket_errors']} | | | | | |")
     boots = results["boot_seconds"]
     lines += [
         "",
