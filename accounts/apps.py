@@ -6,7 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import fallback, openapi  # noqa: F401  (openapi: registers the schema extensions)
+        from accounts import fallback
 
         # Said at every start: an ERROR when the fallback was asked for but cannot
         # work (names the variable), a WARNING while it is on.

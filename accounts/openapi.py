@@ -1,5 +1,5 @@
 """The sign-in routes as the OpenAPI schema describes them (drf-spectacular view
-extensions, in the style of infinityai/openapi.py; imported by AccountsConfig.ready)."""
+extensions, in the style of infinityai/openapi.py, which imports this module)."""
 
 from __future__ import annotations
 

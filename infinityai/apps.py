@@ -11,8 +11,6 @@ class InfinityAIConfig(AppConfig):
     verbose_name = "InfinityAI"
 
     def ready(self) -> None:
-        from infinityai import openapi  # noqa: F401  (registers the schema's view extensions)
-
         # Settings that weaken security but are allowed: said at every start.
         for warning in settings.CONFIG.warnings:
             log.warning(warning)

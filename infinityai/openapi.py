@@ -318,3 +318,8 @@ class MetricsDocs(OpenApiViewExtension):
                 return super().get(*args, **kwargs)
 
         return Documented
+
+
+# Loaded with this module wherever a schema is made (settings name the hooks above, and
+# infinityai/schema_views.py imports it), never at start: see infinityai/lazy_views.py.
+from accounts import openapi as _sign_in_routes  # noqa: E402,F401  (registers their extensions)

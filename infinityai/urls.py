@@ -12,8 +12,8 @@ from django.urls import URLPattern, include, path, re_path
 from accounts.views import LoginView, LogoutView, MeView, RefreshView
 from health.views import DiagnosticsView, HealthView, ReadyView, RootView
 from infinityai import errors
+from infinityai.lazy_views import LazyView
 from infinityai.metrics import MetricsView
-from infinityai.schema_views import DocsView, SchemaView
 
 
 def route(pattern: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
@@ -27,8 +27,8 @@ api_patterns = [
     route("", RootView.as_view(), "root"),
     route("ready", ReadyView.as_view(), "ready"),
     route("health", HealthView.as_view(), "health"),
-    route("schema", SchemaView.as_view(), "schema"),
-    route("docs", DocsView.as_view(), "docs"),
+    route("schema", LazyView("infinityai.schema_views.SchemaView"), "schema"),
+    route("docs", LazyView("infinityai.schema_views.DocsView"), "docs"),
     route("ops/diagnostics", DiagnosticsView.as_view(), "ops-diagnostics"),
     route("metrics", MetricsView.as_view(), "metrics"),
     route("login", LoginView.as_view(), "login"),

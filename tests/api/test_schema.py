@@ -139,3 +139,34 @@ def test_login_takes_a_form_or_json_and_tokens_are_bearer(schema: dict) -> None:
     assert schemes[name] == {**schemes[name], "type": "http", "scheme": "bearer"}
     metrics = schema["paths"]["/metrics"]["get"]["security"]
     assert metrics == [{"metricsToken": []}] and schemes["metricsToken"]["scheme"] == "bearer"
+
+
+def test_schema_library_is_loaded_by_the_first_schema_request_not_at_start(sqlite_env: dict[str, str]) -> None:
+    """drf-spectacular costs each worker about 1.4 MiB (docs/PERFORMANCE.md), and most
+    workers never serve /api/schema or /docs: a worker that has answered probes and
+    sign-ins has not imported it, and the schema it then serves still documents every
+    route, the sign-in routes' extensions (accounts/openapi.py) included."""
+    from tests.support.servers import manage, service_env
+
+    code = """if True:
+        import json, sys
+        from django.test import Client
+        client = Client(headers={"host": "localhost"})
+        assert client.get("/ready").status_code == 200
+        assert client.post("/login", {"username": "nobody", "password": "wrong"}).status_code == 400
+        loaded = sorted(m for m in sys.modules if m.startswith("drf_spectacular.")
+                        and m not in ("drf_spectacular.apps", "drf_spectacular.checks"))
+        schema = client.get("/api/schema").json()
+        print(json.dumps({"loaded_before": loaded, "paths": sorted(schema["paths"]),
+                          "login": schema["paths"]["/login"]["post"].get("summary"),
+                          "docs": schema["paths"]["/docs"]["get"].get("summary"),
+                          "schemes": sorted(schema["components"]["securitySchemes"])}))
+    """
+    result = manage(service_env(**sqlite_env), "shell", "-c", code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["loaded_before"] == []
+    assert {"/api/schema", "/docs", "/login", "/api/auth/me"} <= set(found["paths"])
+    assert found["login"] == "Sign in: a bearer token pair"  # accounts/openapi.py
+    assert found["docs"] == "Swagger UI (an HTML page)"  # infinityai/schema_views.py
+    assert found["schemes"] == ["bearer", "metricsToken"]
