@@ -10,9 +10,11 @@ connections, and so that it can be frozen), and a listener that never answers.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -274,6 +276,16 @@ class Bench:
         return runs
 
 
+def import_costs(bin_dir: Path) -> list[dict[str, Any]]:
+    """bench/import_costs.py in the production virtualenv: where worker RSS goes."""
+    say("import costs of the service's libraries")
+    result = subprocess.run([str(bin_dir / "python"), str(ROOT / "bench" / "import_costs.py")], cwd=ROOT,
+                            env=base_env(), capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: bench/import_costs.py failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout)
+
+
 def main() -> int:
     started = time.monotonic()
     say(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
@@ -298,6 +310,7 @@ def main() -> int:
             say(f"boot times ({BOOTS} starts each)")
             boots = bench.boots()
             runs = bench.run_all()
+            imports = import_costs(bench.bin_dir)
             check_after = bcrypt_check_ms(ADMIN_PASSWORD.encode(), hashed)
         finally:
             instance.stop()
@@ -314,6 +327,7 @@ def main() -> int:
         "bcrypt_check_ms_before_after": [check_ms, check_after],
         "boot_seconds": boots,
         "servers": runs,
+        "import_costs": imports,
         "ratios": {"django_vs_bare": targets.rps_ratio(runs["django"], runs["bare"])},
     }
     judged = targets.judge(results)

@@ -141,6 +141,13 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
     for target in targets:
         note = f" ({target.note})" if target.note else ""
         lines.append(f"| {target.rule}{note} | {_fmt(target.measured)} | {_fmt(target.limit)} | {target.mark} |")
+    costs = results.get("import_costs") or []
+    if costs:
+        lines += ["", "Where worker RSS goes beyond the minimal Django worker: each library's growth of RSS "
+                  "on import, one after the other from the minimal project's start (bench/import_costs.py; "
+                  f"{sum(c['rss_mib'] for c in costs):.1f} MiB in all).", "",
+                  "| library | RSS MiB | import ms |", "|---|---|---|"]
+        lines += [f"| {c['library']} | {c['rss_mib']:.2f} | {c['import_ms']:.0f} |" for c in costs]
     return "\n".join(lines) + "\n"
 
 
