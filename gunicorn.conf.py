@@ -38,7 +38,7 @@ loglevel = settings.LOG_LEVEL.lower()
 # The path without its query string (which may carry anything a client sends); the
 # JSON formatter takes method, path, status, duration and request id as fields.
 access_log_format = "%(m)s %(U)s %(s)s"
-logconfig_dict = logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT)
+logconfig_dict = logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT, settings.TRUSTED_PROXY_COUNT)
 
 # --- Metrics shared by all workers (infinityai/metrics.py) -------------------------
 _metrics_path, _metrics_owned = metrics_dir.prepare(settings.PROMETHEUS_MULTIPROC_DIR)

@@ -97,10 +97,13 @@ class Redactor:
         return value
 
 
-def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
+def _access_fields(record: logging.LogRecord, trusted_proxies: int) -> dict[str, Any]:
     """gunicorn's access records carry its atoms dict as `args`: take the few safe ones.
 
     Request headers are in there too (Authorization, Cookie): they are never copied.
+    `trusted_proxies` is passed in, not read from Django's settings: gunicorn's access
+    lines are formatted by whatever WSGI app the worker runs (the bench's bare app has
+    no Django settings, and reading them there made every access line a traceback).
     """
     atoms = record.args
     if record.name != "gunicorn.access" or not isinstance(atoms, Mapping):
@@ -121,7 +124,8 @@ def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
         "path": atoms.get("U"),
         "status": status,
         "duration_ms": duration_ms,
-        "client": client_address.from_headers(forwarded if forwarded != "-" else None, atoms.get("h")),
+        "client": client_address.from_headers(forwarded if forwarded != "-" else None, atoms.get("h"),
+                                              trusted_proxies),
     }
 
 
@@ -141,10 +145,11 @@ class JsonFormatter(_LibraryJsonFormatter):
 
     FIELDS = ("time", "level", "logger", "message", *CONTEXT_FIELDS, "status", "duration_ms")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, trusted_proxies: int, **kwargs: Any) -> None:
         kwargs.setdefault("reserved_attrs", [*_RESERVED, *CONTEXT_FIELDS, "request", "server_time", "status_code"])
         super().__init__(*args, **kwargs)
         self.redact = Redactor(secret_values())
+        self.trusted_proxies = trusted_proxies
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         extra: dict[str, Any] = {}
@@ -157,7 +162,7 @@ class JsonFormatter(_LibraryJsonFormatter):
             log_data[name] = getattr(record, name, None)
         if getattr(record, "status_code", None) is not None:
             log_data["status"] = record.status_code
-        log_data.update({k: v for k, v in _access_fields(record).items() if v is not None})
+        log_data.update({k: v for k, v in _access_fields(record, self.trusted_proxies).items() if v is not None})
         log_data.update(extra)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
@@ -167,12 +172,13 @@ class JsonFormatter(_LibraryJsonFormatter):
 class ConsoleFormatter(logging.Formatter):
     """Readable lines for `make run`: time level logger [request id] message."""
 
-    def __init__(self) -> None:
+    def __init__(self, trusted_proxies: int) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s %(rid)s%(message)s")
         self.redact = Redactor(secret_values())
+        self.trusted_proxies = trusted_proxies
 
     def format(self, record: logging.LogRecord) -> str:
-        access = _access_fields(record)
+        access = _access_fields(record, self.trusted_proxies)
         rid = access.get("request_id") or getattr(record, "request_id", None)
         record.rid = f"[{rid}] " if rid else ""
         text = super().format(record)
@@ -188,10 +194,11 @@ _RESERVED = [
 ]
 
 
-def logging_config(level: str, fmt: str) -> dict[str, Any]:
-    """A dictConfig for Django and gunicorn alike: everything to one stream, one format."""
-    formatter = {"()": "infinityai.logs.JsonFormatter"} if fmt == "json" else {
-        "()": "infinityai.logs.ConsoleFormatter"}
+def logging_config(level: str, fmt: str, trusted_proxies: int) -> dict[str, Any]:
+    """A dictConfig for Django and gunicorn alike: everything to one stream, one format.
+    `trusted_proxies` is TRUSTED_PROXY_COUNT, for the client address on access lines."""
+    factory = "infinityai.logs.JsonFormatter" if fmt == "json" else "infinityai.logs.ConsoleFormatter"
+    formatter = {"()": factory, "trusted_proxies": trusted_proxies}
     handler = {"class": "logging.StreamHandler", "stream": STREAM, "formatter": "main",
                "filters": ["context"]}
     return {

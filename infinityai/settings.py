@@ -265,6 +265,6 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 # One format for Django, the app and gunicorn (gunicorn.conf.py uses the same config);
 # secrets are redacted in the formatter. See infinityai/logs.py.
 
-LOGGING = logging_config(CONFIG.LOG_LEVEL, CONFIG.LOG_FORMAT)
+LOGGING = logging_config(CONFIG.LOG_LEVEL, CONFIG.LOG_FORMAT, CONFIG.TRUSTED_PROXY_COUNT)
 # Python warnings (e.g. whitenoise's) as log records, not raw lines on stderr.
 logging.captureWarnings(True)

@@ -65,12 +65,12 @@ def collected_static() -> None:
 
 @pytest.fixture
 def serve(tmp_path: Path, collected_static: None) -> Iterator[Callable[..., LiveServer]]:
-    """Start real gunicorn servers: serve(env_overrides..., workers=N). Stopped after the test."""
+    """Start real gunicorn servers: serve(env_overrides..., workers=N, app=None). Stopped after the test."""
     started: list[LiveServer] = []
 
-    def start(workers: int = 1, **env: str | None) -> LiveServer:
+    def start(workers: int = 1, app: str | None = None, **env: str | None) -> LiveServer:
         log_path = tmp_path / f"server-{len(started)}.log"
-        server = LiveServer(service_env(WEB_CONCURRENCY=str(workers), **env), log_path)
+        server = LiveServer(service_env(WEB_CONCURRENCY=str(workers), **env), log_path, app=app)
         started.append(server)
         return server.start()
 

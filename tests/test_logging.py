@@ -151,3 +151,15 @@ def test_the_logged_client_is_the_address_the_throttle_counts(serve, sqlite_env,
     (warning,) = [r for r in records if r["logger"] == "accounts.fallback"]
     assert f"client={client} " in warning["message"]
     assert "<script>" not in server.log()
+
+
+def test_access_lines_need_no_django_settings(serve) -> None:
+    """gunicorn.conf.py's log format works for any WSGI app it serves. The access line's
+    client once read TRUSTED_PROXY_COUNT from Django's settings, so under an app without
+    them (the bench's baselines) every request logged a traceback instead."""
+    server = serve(app="tests.support.plain_wsgi:application", TRUSTED_PROXY_COUNT="1")
+    reply = server.get("/anything", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9:4444"})
+    assert reply.status == 200
+    server.stop()
+    access = [r for r in log_lines(server) if r["logger"] == "gunicorn.access" and r["path"] == "/anything"]
+    assert [(r["status"], r["client"]) for r in access] == [(200, "203.0.113.9")]

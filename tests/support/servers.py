@@ -125,11 +125,13 @@ class LiveServer:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    app: str | None = None  # another WSGI application than gunicorn.conf.py's
 
     def start(self, wait: float = 30) -> LiveServer:
         env = {**self.env, "APP_PORT": str(self.port)}
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+        args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", *([self.app] if self.app else [])]
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
