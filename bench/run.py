@@ -191,7 +191,8 @@ class Bench:
                                       cpu_ms_per_request=load["cpu_ms_per_request"],
                                       answer_during_fault=None, side_load=None,
                                       db_connections_opened=opened[key] if counts_db[key] else None,
-                                      workers_before=workers_before[key], workers_after=workers_after[key])
+                                      workers_before=workers_before[key], workers_after=workers_after[key],
+                                      log_errors=server.log_errors())
             say(f"  {label}: best round {load['rps']:.0f} req/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, "
                 f"{runs[key]['cpu_ms_per_request']} ms of worker CPU per request, errors "
                 f"{load['http_errors'] + load['socket_errors']}")
@@ -226,7 +227,8 @@ class Bench:
         run = self.describe(label, app, path, method, server, probe,
                             answer_during_fault=during[1][:200].decode(errors="replace") if during else None,
                             load=load.as_dict(), side_load=side_load.as_dict() if side_load else None,
-                            db_connections_opened=opened, workers_before=workers_before, workers_after=workers_after)
+                            db_connections_opened=opened, workers_before=workers_before, workers_after=workers_after,
+                            log_errors=server.log_errors())
         say(f"  {load.rps:.0f} req/s, p50 {load.p50_ms} ms, p99 {load.p99_ms} ms, errors "
             f"{load.http_errors + load.socket_errors}, first answer {probe[0]} {probe[1][:80]!r}")
         return run

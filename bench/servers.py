@@ -100,6 +100,13 @@ class Server:
             stats.append({"pid": pid, "threads": fields["Threads"], "rss_mib": round(fields["VmRSS"] / 1024, 1)})
         return stats
 
+    def log_errors(self) -> int:
+        """Tracebacks in the server's log. A server that logs one per request is measured
+        at a fraction of its speed (the access-log bug that made the baselines look slow)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return sum(line.startswith(("Traceback (most recent call last)", "--- Logging error ---"))
+                   for line in text.splitlines())
+
     def cpu_seconds(self) -> float:
         """CPU time used by all workers so far (the master does not serve requests)."""
         return sum(cpu_seconds(pid) for pid in self.worker_pids())

@@ -26,7 +26,8 @@ class Target:
 
 def _clean(run: dict[str, Any]) -> bool:
     load = run["load"]
-    return load["requests"] > 0 and load["http_errors"] == 0 and load["socket_errors"] == 0
+    return (load["requests"] > 0 and load["http_errors"] == 0 and load["socket_errors"] == 0
+            and not run.get("log_errors"))
 
 
 def _at_most(name: str, rule: str, measured: float | None, limit: float, ok: bool = True, note: str = "") -> Target:
@@ -61,7 +62,7 @@ def judge(results: dict[str, Any]) -> list[Target]:
     t.append(_at_least("ready_vs_django", "/ready req/s >= 0.9 x minimal Django view", rps_ratio(ready, django), 0.9,
                        _clean(ready) and _clean(django)))
     t.append(_at_least("health_vs_ready", "/health (DB up) req/s >= 0.8 x /ready", rps_ratio(health, ready), 0.8,
-                       _clean(health)))
+                       _clean(health) and _clean(ready)))
     t.append(_at_most("health_db_connections", f"/health (DB up): DB connections opened <= 1 per worker ({workers})",
                       health["db_connections_opened"], workers))
     for key, what in (("health_hung_accept", "hung after accept"), ("health_hung_handshake", "frozen after handshake")):
@@ -120,7 +121,7 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
                                                                           run["workers_after"], strict=False))
         rss = " ".join(f"{b['rss_mib']:.0f}->{a['rss_mib']:.0f}" for b, a in zip(run["workers_before"],
                                                                                run["workers_after"], strict=False))
-        errors = load["http_errors"] + load["socket_errors"]
+        errors = load["http_errors"] + load["socket_errors"] + run.get("log_errors", 0)
         lines.append(f"| {run['label']} | {load['connections']} | {load['rps']:.0f} | {_fmt(load['p50_ms'])} | "
                      f"{_fmt(load['p99_ms'])} | {errors} | {_fmt(run['db_connections_opened'])} | {threads} | "
                      f"{rss} | {_fmt(run['boot_seconds'])} | {_fmt(run.get('cpu_ms_per_request'))} |")
