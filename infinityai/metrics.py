@@ -13,12 +13,14 @@ can vary), the method and the status.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +44,9 @@ log = logging.getLogger("infinityai.metrics")
 
 LOGIN_OUTCOMES = OUTCOMES
 UNMATCHED = "<unmatched>"
+# Any other method a client sends is counted as "other": a label per made-up method
+# would let clients create series without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REQUESTS = Counter("infinityai_http_requests_total", "HTTP requests answered, by view, method and status.",
                    ["view", "method", "status"])
@@ -76,9 +81,19 @@ class MetricsMiddleware:
         started = time.monotonic()
         response = self.get_response(request)
         view = view_label(request)
-        REQUESTS.labels(view, request.method, str(response.status_code)).inc()
-        LATENCY.labels(view).observe(time.monotonic() - started)
+        method = request.method if request.method in METHODS else "other"
+        count, latency = _series(view, method, response.status_code)
+        count.inc()
+        latency.observe(time.monotonic() - started)
         return response
+
+
+@functools.lru_cache(maxsize=1024)
+def _series(view: str, method: str, status: int) -> tuple[Any, Any]:
+    """The two series a response goes to. prometheus-client's `labels()` builds and
+    checks the label tuple under a lock on every call; the label sets are few (views
+    x methods x statuses), so each is looked up once."""
+    return REQUESTS.labels(view, method, str(status)), LATENCY.labels(view)
 
 
 def record_health(state: str, seconds: float) -> None:

@@ -123,3 +123,15 @@ def test_database_gauge_and_health_check_duration(serve, sqlite_env) -> None:
     assert sample(text, "infinityai_health_check_duration_seconds_count", state="error") == 1
     for outcome in ("success", "failure", "fallback", "throttled", "unavailable"):
         assert sample(text, "infinityai_login_attempts_total", outcome=outcome) == 0
+
+
+def test_made_up_methods_share_one_series(serve, sqlite_env) -> None:
+    """A client can send any method name gunicorn accepts: each one must not become a
+    series of its own (without bound), but all of them are counted, as "other"."""
+    server = serve(METRICS_TOKEN=TOKEN, **sqlite_env)
+    made_up = [f"BOGUS{n}" for n in range(5)]
+    statuses = [server.request(method, "/").status for method in made_up]
+    assert statuses == [405] * 5
+    text = scrape(server)
+    assert sample(text, "infinityai_http_requests_total", view="root", method="other", status="405") == 5
+    assert not any("BOGUS" in line for line in text.splitlines())
