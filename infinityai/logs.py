@@ -47,7 +47,7 @@ _TOKEN_PATTERNS = [
 STREAM = "ext://sys.stdout"
 
 # Fields that come from the request context, in the order they appear.
-CONTEXT_FIELDS = ("request_id", "method", "path", "client")
+CONTEXT_FIELDS = request_id.CONTEXT_FIELDS
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
