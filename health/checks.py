@@ -10,6 +10,16 @@ deadline. A check still running after its deadline makes every request answer
 `timeout` at once, so a hung database costs one thread and one connection per
 process, however many probes arrive.
 
+A result is answered again, without a new round trip, to requests that arrive within
+REUSE_SECONDS of its check finishing. Why: under a burst of probes each process ran
+checks back to back (0.3 to 0.6 `SELECT 1` per /health at 16 clients), each a
+hand-off and a round trip costing more than the rest of the request; a probe flood
+became a database load, and /health answered 0.67x the requests of /ready (make bench).
+With the reuse, a process runs at most 1 / REUSE_SECONDS checks a second whatever
+arrives, and a report is at most REUSE_SECONDS older than a fresh one: nothing a
+platform probe (one a minute) or an operator can tell apart
+(docs/decisions/health-result-reuse.md).
+
 Only MAX_WAITERS request threads per process wait for a running check. A further
 request that arrives while the check is still within its deadline answers at once
 with the previous result, when one finished in the last RECENT_SECONDS: until the
@@ -38,6 +48,7 @@ log = logging.getLogger("health.checks")
 
 MAX_WAITERS = 2  # of a worker's GUNICORN_THREADS (8 by default)
 RECENT_SECONDS = 10.0
+REUSE_SECONDS = 0.1
 
 # Driver error codes meaning the connection died under us (server gone away, lost
 # connection during query, lost connection to server at handshake).
@@ -142,11 +153,14 @@ class DatabaseCheck:
             self._ensure_thread()
             attempt = self._current
             if attempt is None or attempt.done.is_set():
+                reused = self._recent(REUSE_SECONDS)
+                if reused is not None:
+                    return reused
                 attempt = self._current = _Attempt()
                 self._queue.put(attempt)
             deadline = attempt.started + timeout
             if attempt.waiters >= MAX_WAITERS and time.monotonic() < deadline:
-                recent = self._recent()
+                recent = self._recent(RECENT_SECONDS)
                 if recent is not None:
                     return recent
             attempt.waiters += 1
@@ -160,9 +174,10 @@ class DatabaseCheck:
                 attempt.waiters -= 1
         return CheckResult(DatabaseState.TIMEOUT, None, "deadline")
 
-    def _recent(self) -> CheckResult | None:
+    def _recent(self, seconds: float) -> CheckResult | None:
+        """The last result, if its check finished in the last `seconds`."""
         finished = self.last_finished
-        if finished is not None and time.monotonic() - finished <= RECENT_SECONDS:
+        if finished is not None and time.monotonic() - finished <= seconds:
             return self.last_result
         return None
 

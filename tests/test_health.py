@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from health.checks import REUSE_SECONDS
 from tests.support import mysql
 from tests.support.faults import ClosingListener, HangingListener, refused_port
 from tests.support.mariadb import MariaDBInstance
@@ -164,6 +165,7 @@ def test_server_restart_then_health_and_requests_recover(serve, tmp_path: Path) 
         assert_health(server.get("/health"), "connected")
         (worker,) = server.worker_pids()
         instance.stop()
+        time.sleep(REUSE_SECONDS)  # a result is answered again for this long (health/checks.py)
         down = server.get("/health")
         assert down.elapsed < BOUND + MARGIN and down.json()["database"] in ("error", "disconnected")
         assert admin_login_attempt(server) == 503
@@ -208,3 +210,35 @@ def test_probes_reuse_one_connection_per_worker(serve) -> None:
         assert 1 <= len(after) <= 2 and after == before
     finally:
         mysql.drop_database(database)
+
+
+@pytest.mark.mysql
+def test_a_burst_of_probes_is_not_a_burst_of_queries(serve, tmp_path: Path) -> None:
+    """However many /health arrive, a process runs at most one `SELECT 1` per
+    REUSE_SECONDS (plus the one in flight): a probe flood must not become a load on the
+    database. Counted on a private server, whose `Com_select` only the service moves."""
+    from tests.conftest import skip_or_fail
+
+    reason = mysql.unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+    instance = MariaDBInstance(tmp_path / "mariadb").start()
+    try:
+        server = serve(**mysql.env_for(mysql.create_database(port=instance.port), port=instance.port))
+        assert_health(server.get("/health"), "connected")
+        status = mysql.admin_connect(instance.port)
+
+        def selects() -> int:
+            with status.cursor() as cur:
+                cur.execute("SHOW GLOBAL STATUS LIKE 'Com_select'")
+                return int(cur.fetchone()[1])
+
+        before, started = selects(), time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            states = list(pool.map(lambda _: server.get("/health").json()["database"], range(300)))
+        elapsed = time.monotonic() - started
+        ran = selects() - before - 1  # the status query itself is a SELECT too
+        assert states == ["connected"] * 300
+        assert 1 <= ran <= elapsed / REUSE_SECONDS + 2, (ran, round(elapsed, 2))
+    finally:
+        instance.stop()
