@@ -12,6 +12,9 @@ from django.core.cache import caches
 
 from tests.support.accounts import ADMIN, ADMIN_HASH, ADMIN_PASSWORD
 
+# WhiteNoise, in the middleware chain, warns when STATIC_ROOT has not been collected yet.
+pytestmark = pytest.mark.usefixtures("collected_static")
+
 
 @pytest.fixture
 def counted(monkeypatch) -> list[str]:
