@@ -134,6 +134,10 @@ def _causes(config: Config) -> dict[str, tuple[str, str]]:
         "tls_required": (
             f"the server at {target} requires TLS (require_secure_transport=ON) but DB_SSL_DISABLED=true",
             "Remove DB_SSL_DISABLED (or set it to false) and redeploy; never disable TLS in production."),
+        "tls_unavailable": (
+            f"the server at {target} does not offer TLS, and TLS is required (DB_SSL_DISABLED is not true)",
+            "Check that DB_HOST and DB_PORT point at the real server: Azure Database for MySQL Flexible "
+            "Server always offers TLS. Only for a local server without TLS, set DB_SSL_DISABLED=true."),
         "database_missing": (
             f"database {config.DB_NAME!r} does not exist on {target}",
             f"Create it (CREATE DATABASE `{config.DB_NAME}` CHARACTER SET utf8mb4) or fix DB_NAME, then run "
@@ -195,6 +199,7 @@ class Probe:
     message: str = ""
     timed_out: bool = False
     elapsed: float = 0.0  # seconds the attempt took (a refusal at once is not a timeout)
+    cipher: str = ""  # the session's TLS cipher; empty on a plain connection
 
 
 def _connect_kwargs(config: Config, **tls_override: Any) -> dict[str, Any]:
@@ -228,6 +233,8 @@ def _with_deadline(work: Callable[[], Probe], deadline: float) -> Probe:
 def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
     import MySQLdb
 
+    from infinityai.database import require_negotiated_tls
+
     started = time.monotonic()
     try:
         conn = MySQLdb.connect(**kwargs)
@@ -236,10 +243,11 @@ def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
         return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc),
                      elapsed=time.monotonic() - started)
     try:
+        cipher = require_negotiated_tls(conn, kwargs.get("ssl_mode"))
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        return Probe(True)
+        return Probe(True, cipher=cipher)
     except MySQLdb.Error as exc:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc))
@@ -266,6 +274,8 @@ def classify(probe: Probe, config: Config) -> str:
     if code in (2003, 2002):
         # 2003 covers both "refused" (111) and a connect that timed out (110).
         return "timeout" if re.search(r"\(110\)|timed out|timeout", message) else "refused"
+    if code == 2026 and "server does not support it" in message:
+        return "tls_unavailable"
     if code == 2026:
         if "self-signed" in message or "unable to get" in message or "certificate verify failed" in message \
                 or "ca " in message or "cafile" in message:
@@ -302,10 +312,10 @@ def database_findings(config: Config) -> list[Finding]:
     elapsed_ms = round((time.monotonic() - started) * 1000)
     if probe.ok:
         tls = "TLS off (DB_SSL_DISABLED=true)" if config.DB_SSL_DISABLED else \
-            f"TLS {_connect_kwargs(config)['ssl_mode']}"
+            f"TLS {_connect_kwargs(config)['ssl_mode']} ({probe.cipher})"
         findings = [Finding("database", Status.OK,
                             f"connected to {config.DB_NAME!r} at {target} as {config.DB_USER!r}, {tls}, "
-                            f"SELECT 1 in {elapsed_ms} ms")]
+                            f"checked in {elapsed_ms} ms")]
         return findings + migration_findings()
     cause = classify(probe, config)
     if cause == "access_denied" and config.DB_SSL_DISABLED:

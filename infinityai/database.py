@@ -21,7 +21,8 @@ SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTIO
 
 def tls_options(config: Config) -> dict[str, Any]:
     """mysqlclient TLS options. `ssl_mode` is always explicit: MariaDB Connector/C
-    (Debian's client library) neither requires nor verifies TLS unless asked."""
+    (Debian's client library) verifies nothing unless asked, and does not insist on
+    TLS even when asked (`require_negotiated_tls` does)."""
     if config.DB_SSL_DISABLED:
         return {"ssl_mode": "DISABLED"}
     if config.DB_SSL_VERIFY:
@@ -29,6 +30,40 @@ def tls_options(config: Config) -> dict[str, Any]:
     if config.DB_SSL_CA:
         return {"ssl_mode": "REQUIRED", "ssl": {"ca": config.DB_SSL_CA}}
     return {"ssl_mode": "REQUIRED"}
+
+
+# libmariadb's own words when verification is on and the server offers no TLS; the
+# same words (and code 2026, CR_SSL_CONNECTION_ERROR) for the case it lets through.
+TLS_NOT_OFFERED = "SSL is required, but the server does not support it"
+
+
+def session_cipher(connection: Any) -> str:
+    """The TLS cipher of a MySQLdb session; empty when it is plain TCP."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cursor.fetchone()
+    return row[1] if row and row[1] else ""
+
+
+def require_negotiated_tls(connection: Any, ssl_mode: str | None) -> str:
+    """The session's cipher; raise unless TLS is in use or was turned off by choice
+    (the caller closes the connection).
+
+    MariaDB Connector/C (the client library on Debian and in the image) takes
+    `ssl_mode=REQUIRED` as "TLS if the server offers it": against a server without
+    TLS it signs in over plain TCP and says nothing; only verification makes it
+    refuse. So each new session is asked for its cipher, one round trip per
+    connection (connections are kept, `DB_CONN_MAX_AGE`), and a plain one is refused
+    as the library refuses it when verifying.
+    """
+    if ssl_mode in (None, "DISABLED"):
+        return ""
+    cipher = session_cipher(connection)
+    if cipher:
+        return cipher
+    import MySQLdb
+
+    raise MySQLdb.OperationalError(2026, f"{TLS_NOT_OFFERED} (the session came up unencrypted)")
 
 
 def mysql_options(config: Config) -> dict[str, Any]:
@@ -58,7 +93,7 @@ def databases(config: Config) -> dict[str, dict[str, Any]]:
         return {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path(config), **common}}
     return {
         "default": {
-            "ENGINE": "django.db.backends.mysql",
+            "ENGINE": "infinityai.mysql_backend",
             "HOST": config.DB_HOST,
             "PORT": config.DB_PORT,
             "NAME": config.DB_NAME,

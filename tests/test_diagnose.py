@@ -277,6 +277,26 @@ def test_certificate_for_another_host(tls_server) -> None:
     assert_cause(outcome, "host_mismatch", 2026, f"does not name host {name!r}")
 
 
+@pytest.mark.mysql
+def test_tls_unverified_is_still_encrypted(tls_server) -> None:
+    """DB_SSL_VERIFY=false encrypts without verifying: the summary names the session's cipher."""
+    outcome = run_diagnose(**tls_env(tls_server))
+    summary = outcome.database()["summary"]
+    assert outcome.database()["status"] == "ok", outcome.text
+    assert "TLS REQUIRED (" in summary and "TLS REQUIRED ()" not in summary, summary
+
+
+@pytest.mark.mysql
+def test_tls_required_but_the_server_offers_none(throwaway_user) -> None:
+    """The client library would sign in over plain TCP here; diagnose says the server has no TLS."""
+    if mysql.execute("SHOW VARIABLES LIKE 'have_ssl'")[0][1] == "YES":
+        pytest.skip("the local MariaDB offers TLS here")
+    outcome = run_diagnose(**shared_env(DB_SSL_DISABLED="false", DB_USER=throwaway_user["user"],
+                                        DB_PASSWORD=throwaway_user["password"],
+                                        DB_NAME=throwaway_user["database"]))
+    assert_cause(outcome, "tls_unavailable", 2026, "does not offer TLS", "DB_SSL_DISABLED=true")
+
+
 def test_mysql_client_missing_is_a_failed_check(tmp_path: Path) -> None:
     """DB_HOST set right after `make run` on SQLite (no mysqlclient): a finding, not Django's traceback.
 

@@ -89,6 +89,24 @@ def test_port_of_something_that_is_not_mysql_is_an_error(serve) -> None:
     assert reply.elapsed < BOUND
 
 
+@pytest.mark.mysql
+def test_tls_required_and_a_server_without_tls_is_an_error_not_a_plain_session(serve, mysql_env) -> None:
+    """TLS is on by default. MariaDB's client library, asked for ssl_mode=REQUIRED by a
+    server that offers no TLS, signs in over plain TCP without a word; the service
+    refuses that session, so the database is `error` and sign-ins are 503, not served
+    over an unencrypted link."""
+    if mysql.execute("SHOW VARIABLES LIKE 'have_ssl'")[0][1] == "YES":
+        pytest.skip("the local MariaDB offers TLS here; tests/test_diagnose.py covers a TLS server")
+    server = serve(**{**mysql_env, "DB_SSL_DISABLED": None, "HEALTH_DB_TIMEOUT": str(TIMEOUT)})
+    reply = server.get("/health")
+    assert_health(reply, "error")
+    assert reply.elapsed < BOUND + MARGIN
+    login = server.post("/login", body="username=someone&password=whatever",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert login.status == 503, login.body
+    assert login.header("Content-Type") == "application/json"
+
+
 def test_never_answering_database_times_out_within_bound_without_piling_up(serve) -> None:
     with HangingListener() as listener:
         server = serve(DB_HOST="127.0.0.1", DB_PORT=str(listener.port), DB_SSL_DISABLED="true",
