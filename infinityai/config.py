@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -407,6 +408,16 @@ def _redis_url_problem(url: str) -> str | None:
             return ("REDIS_URL: (value hidden) is not a redis://, rediss:// or unix:// URL (an Azure "
                     "connection string host:port,password=...,ssl=True must be written "
                     "rediss://:<password>@host:port/0)")
+        parts = urllib.parse.urlsplit(part.strip())
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or beyond 65535
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            return "REDIS_URL: (value hidden) has a port that is not a TCP port (1-65535)"
+        db = urllib.parse.parse_qs(parts.query).get("db", [parts.path.strip("/")] if scheme != "unix" else [])
+        if db and db[-1] and not db[-1].isdigit():
+            return "REDIS_URL: (value hidden) names a database that is not a number (redis://host:6379/0)"
     return None
 
 

@@ -90,8 +90,23 @@ def test_redis_url_must_be_a_redis_url_and_is_never_shown(url: str) -> None:
     assert "sentinel-pw" not in problem and url not in problem
 
 
+@pytest.mark.parametrize(("url", "why"), [
+    ("redis://:sentinel-pw@127.0.0.1:notaport/0", "has a port that is not a TCP port"),
+    ("rediss://:sentinel-pw@127.0.0.1:99999/0", "has a port that is not a TCP port"),
+    ("redis://:sentinel-pw@127.0.0.1:0/0", "has a port that is not a TCP port"),
+    ("redis://:sentinel-pw@127.0.0.1:6379/notadb", "names a database that is not a number"),
+    ("unix:///run/redis.sock?db=x&password=sentinel-pw", "names a database that is not a number"),
+])
+def test_redis_url_parts_redis_py_would_reject_at_the_first_sign_in(url: str, why: str) -> None:
+    """redis-py raises these only when the cache is first used: every sign-in would be a 500."""
+    (problem,) = problems(REDIS_URL=url)
+    assert problem.startswith(f"REDIS_URL: (value hidden) {why}"), problem
+    assert "sentinel-pw" not in problem
+
+
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:pw@cache.example:6380/0",
-                                 "unix:///run/redis.sock", "REDIS://127.0.0.1"])
+                                 "unix:///run/redis.sock", "REDIS://127.0.0.1", "redis://127.0.0.1:6379/0?db=2",
+                                 "unix:///run/redis.sock?db=3"])
 def test_redis_urls_that_redis_py_reads_are_accepted(url: str) -> None:
     assert load({**BASE, "REDIS_URL": url}).REDIS_URL == url
 
