@@ -442,6 +442,12 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
         if problem:
             problems.append(problem)
 
+    if not v["DB_HOST"] and v["SQLITE_PATH"]:
+        folder = (BASE_DIR / v["SQLITE_PATH"]).parent  # an absolute SQLITE_PATH replaces BASE_DIR
+        if not folder.is_dir():
+            problems.append(f"SQLITE_PATH: the folder {str(folder)!r} does not exist (SQLite creates "
+                            "the file, not its folder)")
+
     for name in ("APP_PORT", "PORT", "DB_PORT"):
         if v[name] is not None and not 1 <= v[name] <= 65535:
             problems.append(f"{name}: {v[name]} is not a TCP port (1-65535)")

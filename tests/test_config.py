@@ -201,3 +201,11 @@ def test_malformed_dotenv_line_is_named_by_file_and_line_never_shown(tmp_path: P
     # The well-formed lines around it are still read as before.
     dotenv.write_text("DEBUG=true\nLOG_FORMAT=console\n")
     assert manage(env, "check", timeout=60).returncode == 0
+
+
+def test_sqlite_path_in_a_missing_folder_stops_the_start(tmp_path) -> None:
+    """SQLite creates its file but not the folder: without this every request would find no database."""
+    (problem,) = problems(SQLITE_PATH=str(tmp_path / "missing" / "db.sqlite3"))
+    assert problem.startswith(f"SQLITE_PATH: the folder {str(tmp_path / 'missing')!r} does not exist"), problem
+    assert load({**BASE, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}).SQLITE_PATH
+    assert load({**BASE, "SQLITE_PATH": str(tmp_path / "missing" / "x"), "DB_HOST": "db.example"}).DB_HOST
