@@ -42,8 +42,13 @@ export LOG_FORMAT="${LOG_FORMAT:-console}"
 
 # A database that cannot be reached must not keep the service down: it starts
 # anyway (degraded /health, fallback admin sign-in if configured, runbook section 4)
-# and the migration is left for when the database answers.
-if ! .venv/bin/python manage.py migrate --no-input; then
+# and the migration is left for when the database answers. An invalid setting
+# (exit 2, the message above names the variable) would stop the server too: stop here.
+status=0
+.venv/bin/python manage.py migrate --no-input || status=$?
+if [ "$status" -eq 2 ]; then
+  exit 2
+elif [ "$status" -ne 0 ]; then
   echo "run: migrate failed (see above); serving anyway: /health shows the database state," \
        "run 'python manage.py diagnose' for the cause, and 'make run' again once it is fixed." >&2
 fi

@@ -119,3 +119,14 @@ def test_env_with_a_secret_key_is_left_alone(project: Path, run_script) -> None:
     assert "run: " not in server.text()
     assert (project / ".env").read_text().count("SECRET_KEY=") == 1
     assert manage_in(project, "diagnose").returncode == 0
+
+
+def test_an_invalid_setting_stops_make_run_with_one_message(project: Path) -> None:
+    """Not "serving anyway": the server would refuse the same setting, so the one message is the end."""
+    result = subprocess.run(["bash", "scripts/run.sh"], cwd=project, capture_output=True, text=True, timeout=60,
+                            env=newcomer_env(SQLITE_PATH=str(project / "db.sqlite3"), APP_PORT=str(free_port()),
+                                             HEALTH_DB_TIMEOUT="-1"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert output.count("Invalid configuration") == 1 and "HEALTH_DB_TIMEOUT" in output, output
+    assert "serving anyway" not in output and "Traceback" not in output, output
