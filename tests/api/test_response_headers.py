@@ -51,3 +51,15 @@ def test_diagnostics_documents_its_503(server) -> None:
     schema = server.get("/api/schema").json()
     responses = schema["paths"]["/api/ops/diagnostics"]["get"]["responses"]
     assert "503" in responses and "fallback admin" in responses["503"]["description"]
+
+
+@pytest.mark.parametrize("path", ["/ready", "/health", "/", "/api/schema", "/no-such-route", "/login"])
+def test_head_answers_like_get_without_a_body_or_a_log_line(server, path: str) -> None:
+    """Uptime monitors probe with HEAD. gunicorn logged a WARNING for every HEAD whose
+    response carried a body (Django sends one); the answer is GET's status and headers only."""
+    before = server.log().count("no-body response")
+    get, head = server.get(path), server.request("HEAD", path)
+    assert head.status == get.status, (path, head.status, get.status)
+    assert head.body == b""
+    assert head.header("Content-Type") == get.header("Content-Type")
+    assert server.log().count("no-body response") == before, server.log()[-2000:]
