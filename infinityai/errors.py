@@ -51,8 +51,23 @@ def wants_html(request: HttpRequest) -> bool:
     return request.path.startswith(HTML_PREFIXES)
 
 
+def _bad_request_detail(exception: Exception | None) -> str | None:
+    """What the client did wrong, for the request refusals Django raises itself; never
+    the value it sent (Django's own messages quote it)."""
+    from django.conf import settings
+    from django.core.exceptions import DisallowedHost, TooManyFieldsSent, TooManyFilesSent
+
+    if isinstance(exception, DisallowedHost):
+        return "Bad Request: the Host header names a host this service does not answer to."
+    if isinstance(exception, TooManyFieldsSent):
+        return f"Bad Request: more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields."
+    if isinstance(exception, TooManyFilesSent):
+        return f"Bad Request: more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files."
+    return None
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(HTTPStatus.BAD_REQUEST)
+    return json_error(HTTPStatus.BAD_REQUEST, _bad_request_detail(exception))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -140,6 +140,19 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class RefusedRequestFilter(logging.Filter):
+    """Django logs a request it refuses as suspicious (`django.security.*`: a Host header
+    not allowed, too many form fields) at ERROR with a traceback. The mistake is the
+    client's and the 400 says so; one WARNING line, as gunicorn writes for a malformed
+    request, keeps ERROR for what an operator must look at."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security."):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class JsonFormatter(_LibraryJsonFormatter):
     """python-json-logger, with our field names, gunicorn access fields and redaction."""
 
@@ -200,11 +213,12 @@ def logging_config(level: str, fmt: str, trusted_proxies: int) -> dict[str, Any]
     factory = "infinityai.logs.JsonFormatter" if fmt == "json" else "infinityai.logs.ConsoleFormatter"
     formatter = {"()": factory, "trusted_proxies": trusted_proxies}
     handler = {"class": "logging.StreamHandler", "stream": STREAM, "formatter": "main",
-               "filters": ["context"]}
+               "filters": ["context", "refused"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "infinityai.logs.ContextFilter"}},
+        "filters": {"context": {"()": "infinityai.logs.ContextFilter"},
+                    "refused": {"()": "infinityai.logs.RefusedRequestFilter"}},
         "formatters": {"main": formatter},
         "handlers": {"stdout": handler},
         "root": {"handlers": ["stdout"], "level": level},

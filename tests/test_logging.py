@@ -163,3 +163,23 @@ def test_access_lines_need_no_django_settings(serve) -> None:
     server.stop()
     access = [r for r in log_lines(server) if r["logger"] == "gunicorn.access" and r["path"] == "/anything"]
     assert [(r["status"], r["client"]) for r in access] == [(200, "203.0.113.9")]
+
+
+def test_requests_django_refuses_are_one_warning_and_a_400_that_says_why(serve, sqlite_env) -> None:
+    """A Host header not allowed and a form of too many fields are the client's mistakes:
+    a 400 naming the rule, one WARNING line each, no traceback, nothing at ERROR."""
+    server = serve(ALLOWED_HOSTS="api.example.com", **sqlite_env)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    wrong_host = server.post("/login", body="username=a&password=b", headers={**form, "Host": "evil.example"})
+    assert wrong_host.status == 400
+    assert "Host header" in wrong_host.json()["detail"] and "evil.example" not in wrong_host.body.decode()
+    many = server.post("/login", body="&".join(f"f{i}=1" for i in range(1500)),
+                       headers={**form, "Host": "api.example.com"})
+    assert many.status == 400 and "more than 1000 form fields" in many.json()["detail"], many.body
+    server.stop()
+    records = log_lines(server)
+    security = [r for r in records if r["logger"].startswith("django.security.")]
+    assert {r["logger"] for r in security} == {"django.security.DisallowedHost", "django.security.TooManyFieldsSent"}
+    assert all(r["level"] == "WARNING" for r in security), security
+    assert not [r for r in records if r["level"] == "ERROR"], [r for r in records if r["level"] == "ERROR"]
+    assert "Traceback" not in server.log()
