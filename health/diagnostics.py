@@ -160,7 +160,15 @@ def _causes(config: Config) -> dict[str, tuple[str, str]]:
             f"no answer from {target} within DB_CONNECT_TIMEOUT ({config.DB_CONNECT_TIMEOUT} s): a firewall "
             "dropping traffic, or the wrong host",
             "Azure MySQL server > Networking: allow public access from Azure services or add the App "
-            "Service's outbound IP addresses; check DB_HOST. Then redeploy and re-check /health."),
+            "Service's outbound IP addresses; check DB_HOST. A firewall change needs no restart: "
+            "re-check /health (a changed DB_HOST takes effect when App Service restarts the app on "
+            "saving the setting)."),
+        "hung": (
+            f"{target} accepted the connection but said nothing within DB_CONNECT_TIMEOUT "
+            f"({config.DB_CONNECT_TIMEOUT} s): a hung or overloaded server, or a service that is not MySQL",
+            "Check the server's state and load (Azure portal: the server's Overview and Monitoring; "
+            f"restart it there if it is hung) and that DB_PORT ({config.DB_PORT}) is its MySQL port. The "
+            "service needs no restart: /health reconnects once the database answers."),
         "unknown_host": (
             f"the host name {config.DB_HOST!r} does not resolve",
             "Check DB_HOST for typos (Azure: <server>.mysql.database.azure.com); with a private endpoint, "
@@ -289,9 +297,10 @@ def classify(probe: Probe, config: Config) -> str:
     if code in (2013, 2006):
         if "handshake" not in message and "initial communication" not in message:
             return "connection_lost"
-        # At handshake: something accepted the connection. Silent until the connect
-        # timeout: a firewall or a hung server. Closed at once: no MySQL server there.
-        return "not_mysql" if probe.elapsed < config.DB_CONNECT_TIMEOUT / 2 else "timeout"
+        # At handshake: something accepted the connection (a firewall that drops traffic
+        # never completes TCP: 2003 above). Silent until the connect timeout: a hung
+        # server. Closed at once: no MySQL server there.
+        return "not_mysql" if probe.elapsed < config.DB_CONNECT_TIMEOUT / 2 else "hung"
     return "unknown"
 
 
