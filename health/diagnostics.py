@@ -105,8 +105,10 @@ def _fallback_findings(config: Config) -> list[Finding]:
     if not state["requested"]:
         return [Finding("fallback admin", Status.OK, "disabled (ALLOW_FALLBACK_LOGIN=false)")]
     if not state["enabled"]:
+        # A failure, not a warning: an operator turns the fallback on to get in when nothing
+        # else works, and would otherwise learn at that moment that it does not.
         return [Finding(
-            "fallback admin", Status.WARN,
+            "fallback admin", Status.FAIL,
             f"ALLOW_FALLBACK_LOGIN=true but the fallback admin cannot sign in: {state['problem']}",
             cause="fallback_misconfigured",
             action="Generate a hash with `python scripts/generate_bcrypt_hash.py`, set ADMIN_USERNAME and "

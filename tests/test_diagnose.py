@@ -317,7 +317,8 @@ def test_mysql_client_missing_is_a_failed_check(tmp_path: Path) -> None:
 
 
 def test_all_well_on_sqlite_and_fallback_problems_are_named(sqlite_env) -> None:
-    """SQLite, migrated: exit 0. A fallback that cannot work is a warning naming the variable, never its value."""
+    """SQLite, migrated: exit 0. A fallback asked for that cannot work is a failure naming the
+    variable, never its value."""
     outcome = run_diagnose(**sqlite_env)
     assert outcome.code == 0 and outcome.report["ok"] is True, outcome.text
     assert "[ OK ] fallback admin: disabled" in outcome.text
@@ -325,8 +326,8 @@ def test_all_well_on_sqlite_and_fallback_problems_are_named(sqlite_env) -> None:
     broken_hash = "$2b$12$" + "x" * 20
     outcome = run_diagnose(**sqlite_env, ALLOW_FALLBACK_LOGIN="true", ADMIN_USERNAME="admin",
                            ADMIN_PASSWORD_HASH=broken_hash)
-    assert outcome.code == 0, outcome.text  # login is impaired, the service is not down
+    assert outcome.code == 1 and outcome.report["ok"] is False, outcome.text  # asked for, and it cannot work
     fallback = next(c for c in outcome.report["checks"] if c["check"] == "fallback admin")
-    assert fallback["status"] == "warn" and fallback["cause"] == "fallback_misconfigured"
+    assert fallback["status"] == "fail" and fallback["cause"] == "fallback_misconfigured"
     assert "ADMIN_PASSWORD_HASH" in fallback["summary"] and broken_hash not in outcome.text
     assert "generate_bcrypt_hash.py" in fallback["action"]
