@@ -4,7 +4,7 @@ Loading the configuration here makes a bad setting stop gunicorn's master with
 one clear message, before any worker boots and crash-loops.
 """
 
-from infinityai import gunicorn_worker, metrics_dir
+from infinityai import gunicorn_worker, instance_cache, metrics_dir
 from infinityai.config import load_or_exit
 from infinityai.logs import logging_config
 
@@ -48,5 +48,10 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signat
     metrics_dir.worker_exited(worker.pid)
 
 
+# --- Login-failure counts and revocations shared by all workers (instance_cache.py) --
+_cache_path, _cache_owned = instance_cache.prepare(settings.INSTANCE_CACHE_DIR)
+
+
 def on_exit(server):  # noqa: ANN001, ANN201
     metrics_dir.remove(_metrics_path, _metrics_owned)
+    instance_cache.remove(_cache_path, _cache_owned)

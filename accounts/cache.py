@@ -2,11 +2,13 @@
 when Redis is not.
 
 With REDIS_URL set, counts live in Redis so that every instance sees the same
-numbers. When Redis fails (refused, timed out), the operation falls back to this
-process's own memory (the "local" cache) and Redis is left alone for
-`REDIS_RETRY_SECONDS`, so an outage costs one short timeout per process, not one
-per request. Throttling then still works, per instance instead of across them
-(see docs/decisions/login-throttling.md).
+numbers. When Redis fails (refused, timed out), the operation falls back to the
+cache this instance's workers share (the "local" cache: a folder of files,
+infinityai/instance_cache.py) and Redis is left alone for `RETRY_SECONDS`, so an
+outage costs one short timeout per process, not one per request. Throttling then
+still works, per instance instead of across them (see
+docs/decisions/login-throttling.md). Should the folder fail too (a full disk),
+this process's memory ("process") answers rather than a 500.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from django.core.cache import BaseCache, caches
 
 log = logging.getLogger("accounts.cache")
 
-REDIS_RETRY_SECONDS = 10.0
+RETRY_SECONDS = 10.0
+TIERS = ("default", "local")  # tried in order; "process" memory after them
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_shared_down_until = 0.0
+_down_until = dict.fromkeys(TIERS, 0.0)
 
 
-def _shared_errors() -> tuple[type[BaseException], ...]:
+def _errors() -> tuple[type[BaseException], ...]:
     try:
         from redis.exceptions import RedisError
     except ImportError:  # pragma: no cover - redis is in requirements/base.txt
@@ -37,19 +40,20 @@ def _shared_errors() -> tuple[type[BaseException], ...]:
 
 
 def run(operation: Callable[[BaseCache], T]) -> T:
-    """Apply `operation` to the shared cache, or to the local one while it is down."""
-    global _shared_down_until
-    if time.monotonic() >= _shared_down_until:
+    """Apply `operation` to the first cache of `TIERS` that is not known to be down."""
+    for alias in TIERS:
+        if time.monotonic() < _down_until[alias]:
+            continue
         try:
-            return operation(caches["default"])
-        except _shared_errors() as exc:
+            return operation(caches[alias])
+        except _errors() as exc:
             with _lock:
-                first = time.monotonic() >= _shared_down_until
-                _shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                first = time.monotonic() >= _down_until[alias]
+                _down_until[alias] = time.monotonic() + RETRY_SECONDS
             if first:
-                log.warning("shared cache unavailable (%s); counting in this process for %ss",
-                            type(exc).__name__, REDIS_RETRY_SECONDS)
-    return operation(caches["local"])
+                log.warning("%s cache unavailable (%s); using the next for %ss",
+                            "shared" if alias == "default" else "instance", type(exc).__name__, RETRY_SECONDS)
+    return operation(caches["process"])
 
 
 def get_many(keys: list[str]) -> dict[str, Any]:

@@ -222,8 +222,12 @@ VARIABLES: list[Var] = [
          "(needs requirements/azure.txt).", True),
         ("REDIS_URL", "str", "",
          "redis://, rediss:// (TLS) or unix:// URL of a cache shared by all instances (login "
-         "throttling); empty: per-process memory.",
+         "throttling, token revocation); empty: shared by one instance's workers only (INSTANCE_CACHE_DIR).",
          True),
+        ("INSTANCE_CACHE_DIR", "str", "",
+         "Folder where one instance's gunicorn workers share login-failure counts and revoked tokens "
+         "without REDIS_URL or while Redis is down; kept between starts when set; empty: a new "
+         "temporary one per start."),
     ),
 ]
 

@@ -150,19 +150,32 @@ LOGIN_THROTTLE = {
 TRUSTED_PROXY_COUNT = CONFIG.TRUSTED_PROXY_COUNT
 
 # --- Cache ----------------------------------------------------------------------
-# Login failure counts and revoked tokens. "default" is shared through Redis when
-# REDIS_URL is set; "local" is this process's memory, used while Redis is down
-# (accounts/cache.py). Short socket timeouts keep a hung Redis from holding requests.
+# Login failure counts and revoked tokens (accounts/cache.py tries these in order).
+# "default" is shared by every instance through Redis when REDIS_URL is set, else it
+# is "local": shared by this instance's workers, in the folder gunicorn's master made
+# (infinityai/instance_cache.py), or process memory outside gunicorn. "process" is the
+# last resort, should the folder fail. Short socket timeouts keep a hung Redis from
+# holding requests. Entries: enough that culling (random, at the limit) never drops
+# a lockout count under a spray of user names.
 
-_LOCAL_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+_ENTRIES = {"MAX_ENTRIES": 100_000}
+_PROCESS_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "process",
+                  "OPTIONS": _ENTRIES}
+_INSTANCE_CACHE = (
+    {"BACKEND": "infinityai.instance_cache.InstanceFileCache", "LOCATION": CONFIG.INSTANCE_CACHE_DIR,
+     "OPTIONS": _ENTRIES}
+    if CONFIG.INSTANCE_CACHE_DIR
+    else {**_PROCESS_CACHE, "LOCATION": "local"}
+)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.REDIS_URL,
          "KEY_PREFIX": "infinityai", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
         if CONFIG.REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+        else _INSTANCE_CACHE
     ),
-    "local": _LOCAL_CACHE,
+    "local": _INSTANCE_CACHE,
+    "process": _PROCESS_CACHE,
 }
 
 # --- API ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
 import bcrypt
@@ -87,6 +88,36 @@ def test_fallback_admin_while_the_database_is_unreachable(serve, fault) -> None:
     finally:
         if listener:
             listener.close()
+
+
+def test_a_logout_while_the_database_is_down_holds_in_every_worker(serve) -> None:
+    """No database and no Redis: the revocation can only be kept by the instance. Both
+    workers share it, so the revoked refresh token is refused whichever one is asked."""
+    server = serve(workers=2, **fallback_env(), DB_HOST="127.0.0.1", DB_PORT=str(refused_port()),
+                   DB_SSL_DISABLED="true", BCRYPT_ROUNDS="4")
+    tokens = assert_tokens(login(server, ADMIN, ADMIN_PASSWORD))
+    out = post_json(server, "/api/auth/logout", {"refresh_token": tokens["refresh_token"]},
+                    {"Authorization": f"Bearer {tokens['access_token']}"})
+    assert out.status == HTTPStatus.OK, out.body
+    # Many at once, each on a new connection: one worker alone cannot take them all.
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post_json(server, "/api/auth/refresh",
+                                                    {"refresh_token": tokens["refresh_token"]}).status, range(32)))
+    assert answers == [HTTPStatus.UNAUTHORIZED] * 32, answers
+
+
+def test_a_logout_while_the_database_is_down_holds_in_processes_sharing_the_folder(serve, tmp_path) -> None:
+    """The same, made deterministic: two processes given one INSTANCE_CACHE_DIR; the
+    logout on one, the refresh on the other."""
+    env = {**fallback_env(), "DB_HOST": "127.0.0.1", "DB_PORT": str(refused_port()), "DB_SSL_DISABLED": "true",
+           "BCRYPT_ROUNDS": "4", "INSTANCE_CACHE_DIR": str(tmp_path / "instance-cache")}
+    first, second = serve(**env), serve(**env)
+    tokens = assert_tokens(login(first, ADMIN, ADMIN_PASSWORD))
+    out = post_json(first, "/api/auth/logout", {"refresh_token": tokens["refresh_token"]},
+                    {"Authorization": f"Bearer {tokens['access_token']}"})
+    assert out.status == HTTPStatus.OK, out.body
+    refused = post_json(second, "/api/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert refused.status == HTTPStatus.UNAUTHORIZED, refused.body
 
 
 def test_turning_the_fallback_off_or_changing_the_hash_revokes_its_tokens(serve, sqlite_env) -> None:

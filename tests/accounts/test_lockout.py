@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
 from tests.support.accounts import INCORRECT, assert_tokens, create_users, login, unique
@@ -31,6 +32,31 @@ def test_user_name_is_locked_after_the_configured_failures(start, accounts_env) 
     assert_throttled(login(server, name, "right-password", headers={"X-Forwarded-For": random_ip()}))
     # Another user is not.
     assert login(server, unique("frank"), "x", headers={"X-Forwarded-For": random_ip()}).json() == INCORRECT
+
+
+def test_the_workers_of_one_instance_share_the_count_without_redis(start) -> None:
+    """No REDIS_URL: two workers still count together (a folder they share), so the
+    limit is the configured one, not one per worker."""
+    server = start(workers=2, **LIMITS)
+    name = unique("kim")
+    for i in range(3):
+        assert login(server, name, "wrong", headers={"X-Forwarded-For": random_ip()}).json() == INCORRECT, i
+    # Many at once, each on a new connection: one worker alone cannot take them all.
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: login(server, name, "wrong", headers={"X-Forwarded-For": random_ip()}),
+                                range(32)))
+    assert [r.status for r in replies] == [HTTPStatus.TOO_MANY_REQUESTS] * 32, [r.status for r in replies]
+
+
+def test_processes_given_one_cache_folder_count_together(start, tmp_path) -> None:
+    """What the workers of one instance do, made deterministic: two processes given the
+    same INSTANCE_CACHE_DIR, failures on one, the lockout on the other."""
+    folder = str(tmp_path / "instance-cache")
+    first, second = start(INSTANCE_CACHE_DIR=folder, **LIMITS), start(INSTANCE_CACHE_DIR=folder, **LIMITS)
+    name = unique("lou")
+    for server in (first, second, first):
+        assert login(server, name, "wrong", headers={"X-Forwarded-For": random_ip()}).json() == INCORRECT
+    assert_throttled(login(second, name, "wrong", headers={"X-Forwarded-For": random_ip()}))
 
 
 def test_success_clears_the_user_name_count(start, accounts_env) -> None:
@@ -65,7 +91,7 @@ def test_two_processes_share_the_count_through_redis(serve, sqlite_env, redis_se
         assert login(server, name, "wrong", headers={"X-Forwarded-For": random_ip()}).json() == INCORRECT
     assert_throttled(login(second, name, "wrong", headers={"X-Forwarded-For": random_ip()}))
 
-    # Redis goes away: the service keeps answering and counts in each process instead.
+    # Redis goes away: the service keeps answering and counts in the instance's folder instead.
     redis_server.stop()
     other = unique("ivy")
     for _ in range(3):
