@@ -44,6 +44,8 @@ from enum import StrEnum
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
+from infinityai.mysql_backend import waiters
+
 log = logging.getLogger("health.checks")
 
 MAX_WAITERS = 2  # of a worker's GUNICORN_THREADS (8 by default)
@@ -192,6 +194,7 @@ class DatabaseCheck:
             self._thread.start()
 
     def _serve(self) -> None:
+        waiters.exempt()  # one thread with its own deadline: it never queues for a place
         while True:
             attempt = self._queue.get()
             result = attempt.context.run(self._check)

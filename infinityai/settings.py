@@ -106,6 +106,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 
 DATABASES = databases(CONFIG)
+
+# Request threads per process that may wait on the database at once (the rest get an
+# outage's answer after a short wait), so a hung database leaves two threads for
+# /ready and requests that need no database (infinityai/mysql_backend/waiters.py).
+DATABASE_WAITERS = max(1, CONFIG.GUNICORN_THREADS - 2)
 HEALTH_DB_TIMEOUT = CONFIG.HEALTH_DB_TIMEOUT
 
 # --- Authentication -------------------------------------------------------------

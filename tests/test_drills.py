@@ -252,3 +252,27 @@ def test_probe_burst_on_hung_database_leaves_threads_for_other_requests(serve, m
     assert {reply.json()["database"] for reply in waited} == {"timeout"}
     assert {reply.json()["database"] for reply in at_once} == {"connected"}  # the previous result
     assert later.json()["database"] == "timeout" and later.elapsed < 0.5  # the check overran: no waiting
+
+
+def test_sign_in_burst_on_hung_database_leaves_threads_for_other_requests(serve, mysql_env) -> None:
+    """Eight concurrent sign-ins on a worker of four threads while the database hangs
+    mid-connection: two wait on it (DATABASE_WAITERS, the threads less two), the rest
+    are told 503 after a short wait, so a /ready sent meanwhile is not queued behind
+    them for the driver's timeout. Every sign-in is a 503 JSON with Retry-After."""
+    timeout = 3.0
+    with TcpProxy(int(mysql_env["DB_PORT"])) as proxy:
+        server = serve(workers=1, GUNICORN_THREADS="4", DB_CONNECT_TIMEOUT=str(int(timeout)),
+                       DB_READ_TIMEOUT=str(int(timeout)), BCRYPT_ROUNDS="4",
+                       **{**mysql_env, "DB_PORT": str(proxy.port)})
+        assert server.get("/health").json()["database"] == "connected"
+        proxy.hang()
+        with ThreadPoolExecutor(8) as pool:
+            attempts = [pool.submit(login, server, f"burst-{i}", "whatever") for i in range(8)]
+            time.sleep(0.3)
+            ready = server.get("/ready")
+            replies = [attempt.result() for attempt in attempts]
+    assert ready.status == 200
+    assert ready.elapsed < timeout / 3, ready.elapsed  # not behind a sign-in's wait on the driver
+    assert [reply.status for reply in replies] == [503] * 8, [(r.status, r.body) for r in replies]
+    assert all(reply.header("Retry-After") and "detail" in reply.json() for reply in replies)
+    assert max(reply.elapsed for reply in replies) < 2 * timeout + MARGIN  # a read timeout, then a reconnect

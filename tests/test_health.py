@@ -141,7 +141,7 @@ def test_probe_host_headers_and_forwarded_proto(serve, sqlite_env) -> None:
     assert "DisallowedHost" not in server.log()  # probes never even look at the host
     for host in probe_hosts[1:]:  # 127.0.0.1 is in the default ALLOWED_HOSTS
         reply = server.get("/", headers={"Host": host, "X-Forwarded-Proto": "https"})
-        assert reply.status == 400 and reply.json() == {"detail": "Bad Request"}
+        assert reply.status == 400 and "Host header" in reply.json()["detail"], reply.body
     allowed = {"Host": "localhost"}
     assert server.get("/", headers=allowed).status == 301  # plain HTTP is redirected
     assert server.get("/", headers={**allowed, "X-Forwarded-Proto": "https"}).status == 200

@@ -8,15 +8,31 @@ from typing import Any
 from django.db.backends.mysql import base
 
 from infinityai.database import require_negotiated_tls
+from infinityai.mysql_backend import waiters
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute_wrappers.append(waiters.execute_wrapper)
+
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        connection = super().get_new_connection(conn_params)
+        with waiters.place():
+            connection = super().get_new_connection(conn_params)
+            try:
+                require_negotiated_tls(connection, conn_params.get("ssl_mode"))
+            except BaseException:
+                with contextlib.suppress(Exception):  # the session may be gone already
+                    connection.close()
+                raise
+            return connection
+
+    def is_usable(self) -> bool:
+        # Django also asks this from its request_started/finished signals, where an
+        # exception would be a 500: with no place free, say "not usable" and let the
+        # next query reconnect through a place (or be refused one).
         try:
-            require_negotiated_tls(connection, conn_params.get("ssl_mode"))
-        except BaseException:
-            with contextlib.suppress(Exception):  # the session may be gone already
-                connection.close()
-            raise
-        return connection
+            with waiters.place():
+                return super().is_usable()
+        except waiters.NoPlace:
+            return False

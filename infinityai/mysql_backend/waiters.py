@@ -1,0 +1,76 @@
+"""At most a few request threads per process wait on the database at once.
+
+A database that hangs (after accept, or mid-query) holds each thread that talks to
+it for DB_CONNECT_TIMEOUT or DB_READ_TIMEOUT. With every request thread of a worker
+held, `/ready` and everything else queue behind them: a burst of sign-ins during a
+hang stalled `/ready` for the whole connect timeout. So connecting, the reuse check
+(a ping) and each query first take one of `DATABASE_WAITERS` places (the threads per
+worker less two); a thread that finds none free within `WAIT_SECONDS` gets the
+database error an outage gives, and its request answers as during one (a sign-in 503
+at once, the fallback admin at bcrypt speed). Healthy queries take milliseconds, so
+the wait is never felt while the database answers.
+
+The `/health` checker is exempt (`exempt`): it is one thread per process with its
+own deadline (health/checks.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db.utils import OperationalError
+
+WAIT_SECONDS = 0.25
+
+_places: threading.BoundedSemaphore | None = None
+_size = 0
+_local = threading.local()
+
+
+class NoPlace(OperationalError):
+    """Every place is taken: the database is answering slowly or not at all."""
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    global _places, _size
+    if _places is None:
+        from django.conf import settings
+
+        _size = settings.DATABASE_WAITERS
+        _places = threading.BoundedSemaphore(_size)
+    return _places
+
+
+@contextmanager
+def place() -> Iterator[None]:
+    """Hold one place while talking to the database (re-entrant on one thread)."""
+    if getattr(_local, "depth", 0) or getattr(_local, "exempt", False):
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _local.depth -= 1
+        return
+    places = _semaphore()
+    if not places.acquire(timeout=WAIT_SECONDS):
+        raise NoPlace(f"database: all {_size} places of this process are waiting on it")
+    _local.depth = 1
+    try:
+        yield
+    finally:
+        _local.depth = 0
+        places.release()
+
+
+def exempt() -> None:
+    """This thread bounds its own waiting: it never takes a place."""
+    _local.exempt = True
+
+
+def execute_wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    """For `DatabaseWrapper.execute_wrappers`: every query through Django's cursors."""
+    with place():
+        return execute(sql, params, many, context)
