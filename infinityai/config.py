@@ -326,6 +326,10 @@ def _read_env_file(environ_map: Mapping[str, str]) -> tuple[dict[str, str], list
     merged = dict(environ_map)
     path = _env_file_path(merged)
     if path is None:
+        named = environ_map.get("ENV_FILE")
+        if named:  # named outright, unlike the default .env, which may well be absent
+            return merged, [f"ENV_FILE: {named!r} does not exist or is not a file (unset ENV_FILE "
+                            "to read .env if there is one, or set it empty to read no file)"]
         return merged, []
     problems: list[str] = []
     good: list[str] = []
@@ -400,6 +404,15 @@ def _host_problem(entry: str) -> str | None:
     if any(c.isspace() for c in entry):
         return "contains a space; separate host names with commas"
     return None
+
+
+def _head(path: Path, size: int = 1 << 20) -> bytes:
+    """The start of a file, or nothing if it cannot be read (the caller says so)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
 
 
 def _redis_url_problem(url: str) -> str | None:
@@ -496,8 +509,15 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
         if v["DB_SSL_DISABLED"]:
             warnings.append("DB_SSL_DISABLED=true: the database connection is not encrypted "
                             "(it only works if the server's require_secure_transport is OFF)")
-    if v["DB_SSL_CA"] and not Path(v["DB_SSL_CA"]).is_file():
-        problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} does not exist or is not a file")
+            if v["DB_SSL_VERIFY"] or v["DB_SSL_CA"]:
+                warnings.append("DB_SSL_VERIFY and DB_SSL_CA have no effect with DB_SSL_DISABLED=true")
+    if v["DB_SSL_CA"]:
+        ca = Path(v["DB_SSL_CA"])
+        if not ca.is_file():
+            problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} does not exist or is not a file")
+        elif b"-----BEGIN CERTIFICATE-----" not in _head(ca):
+            problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} holds no PEM certificate "
+                            "(-----BEGIN CERTIFICATE-----)")
 
     if v["TOKEN_SIGNING_KEY"] and len(v["TOKEN_SIGNING_KEY"]) < MIN_KEY_LENGTH:
         problems.append(f"TOKEN_SIGNING_KEY: (value hidden) is shorter than {MIN_KEY_LENGTH} characters")

@@ -209,3 +209,25 @@ def test_sqlite_path_in_a_missing_folder_stops_the_start(tmp_path) -> None:
     assert problem.startswith(f"SQLITE_PATH: the folder {str(tmp_path / 'missing')!r} does not exist"), problem
     assert load({**BASE, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}).SQLITE_PATH
     assert load({**BASE, "SQLITE_PATH": str(tmp_path / "missing" / "x"), "DB_HOST": "db.example"}).DB_HOST
+
+
+def test_a_ca_file_without_a_certificate_stops_the_start(tmp_path) -> None:
+    """Not a PEM bundle (a wrong path that happens to exist): the TLS error at the first
+    connection would name the database, not the variable."""
+    wrong = tmp_path / "not-a-ca.txt"
+    wrong.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (problem,) = problems(DB_SSL_CA=str(wrong))
+    assert problem == f"DB_SSL_CA: file {str(wrong)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    assert load({**BASE, "DB_SSL_CA": "/etc/ssl/certs/ca-certificates.crt"}).DB_SSL_CA
+
+
+def test_an_env_file_named_outright_must_exist(tmp_path) -> None:
+    (problem,) = problems(ENV_FILE=str(tmp_path / "missing.env"))
+    assert problem.startswith(f"ENV_FILE: {str(tmp_path / 'missing.env')!r} does not exist"), problem
+    assert load({**BASE, "ENV_FILE": ""}).DEBUG is False  # empty: read no file
+
+
+def test_tls_settings_that_tls_off_ignores_are_a_warning() -> None:
+    config = load({**BASE, "DB_HOST": "db.example", "DB_NAME": "app", "DB_SSL_DISABLED": "true",
+                   "DB_SSL_VERIFY": "true"})
+    assert "DB_SSL_VERIFY and DB_SSL_CA have no effect with DB_SSL_DISABLED=true" in config.warnings
