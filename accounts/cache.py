@@ -8,7 +8,7 @@ infinityai/instance_cache.py) and Redis is left alone for `RETRY_SECONDS`, so an
 outage costs one short timeout per process, not one per request. Throttling then
 still works, per instance instead of across them (see
 docs/decisions/login-throttling.md). Should the folder fail too (a full disk),
-this process's memory ("process") answers rather than a 500.
+this process's memory answers rather than a 500.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import BaseCache, caches
 
 log = logging.getLogger("accounts.cache")
 
 RETRY_SECONDS = 10.0
-TIERS = ("default", "local")  # tried in order; "process" memory after them
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_down_until = dict.fromkeys(TIERS, 0.0)
+_down_until: dict[str, float] = {}
+_process_cache: BaseCache | None = None
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -39,21 +40,34 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError)
 
 
+def _process() -> BaseCache:
+    """The last resort, this process's memory: not one of CACHES, so that Django does
+    not visit it after every request."""
+    global _process_cache
+    if _process_cache is None:
+        from django.core.cache.backends.locmem import LocMemCache
+
+        _process_cache = LocMemCache("accounts-process", {"OPTIONS": {"MAX_ENTRIES": settings.CACHE_ENTRIES}})
+    return _process_cache
+
+
 def run(operation: Callable[[BaseCache], T]) -> T:
-    """Apply `operation` to the first cache of `TIERS` that is not known to be down."""
-    for alias in TIERS:
-        if time.monotonic() < _down_until[alias]:
+    """Apply `operation` to the first of CACHES ("default", then "local") not known to be
+    down, else to this process's memory."""
+    for alias in ("default", "local"):
+        if alias not in settings.CACHES or time.monotonic() < _down_until.get(alias, 0.0):
             continue
         try:
             return operation(caches[alias])
         except _errors() as exc:
             with _lock:
-                first = time.monotonic() >= _down_until[alias]
+                first = time.monotonic() >= _down_until.get(alias, 0.0)
                 _down_until[alias] = time.monotonic() + RETRY_SECONDS
             if first:
                 log.warning("%s cache unavailable (%s); using the next for %ss",
-                            "shared" if alias == "default" else "instance", type(exc).__name__, RETRY_SECONDS)
-    return operation(caches["process"])
+                            "shared" if "local" in settings.CACHES and alias == "default" else "instance",
+                            type(exc).__name__, RETRY_SECONDS)
+    return operation(_process())
 
 
 def get_many(keys: list[str]) -> dict[str, Any]:

@@ -155,33 +155,31 @@ LOGIN_THROTTLE = {
 TRUSTED_PROXY_COUNT = CONFIG.TRUSTED_PROXY_COUNT
 
 # --- Cache ----------------------------------------------------------------------
-# Login failure counts and revoked tokens (accounts/cache.py tries these in order).
-# "default" is shared by every instance through Redis when REDIS_URL is set, else it
-# is "local": shared by this instance's workers, in the folder gunicorn's master made
-# (infinityai/instance_cache.py), or process memory outside gunicorn. "process" is the
-# last resort, should the folder fail. Short socket timeouts keep a hung Redis from
-# holding requests. Entries: enough that culling (random, at the limit) never drops
-# a lockout count under a spray of user names.
+# Login failure counts and revoked tokens (accounts/cache.py). "default" is shared by
+# every instance through Redis when REDIS_URL is set; "local" (only then) is what
+# they fall back to while Redis is down. Without REDIS_URL "default" is that cache
+# itself: shared by this instance's workers, in the folder gunicorn's master made
+# (infinityai/instance_cache.py), or process memory outside gunicorn. Short socket
+# timeouts keep a hung Redis from holding requests. Entries: enough that culling
+# (random, at the limit) never drops a lockout count under a spray of user names.
+# Each alias costs every request a little (Django closes caches after each), so
+# there are no more than these.
 
-_ENTRIES = {"MAX_ENTRIES": 100_000}
-_PROCESS_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "process",
-                  "OPTIONS": _ENTRIES}
+CACHE_ENTRIES = 100_000
 _INSTANCE_CACHE = (
     {"BACKEND": "infinityai.instance_cache.InstanceFileCache", "LOCATION": CONFIG.INSTANCE_CACHE_DIR,
-     "OPTIONS": _ENTRIES}
+     "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES}}
     if CONFIG.INSTANCE_CACHE_DIR
-    else {**_PROCESS_CACHE, "LOCATION": "local"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "instance",
+          "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES}}
 )
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.REDIS_URL,
-         "KEY_PREFIX": "infinityai", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
-        if CONFIG.REDIS_URL
-        else _INSTANCE_CACHE
-    ),
-    "local": _INSTANCE_CACHE,
-    "process": _PROCESS_CACHE,
-}
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.REDIS_URL,
+                 "KEY_PREFIX": "infinityai", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},
+     "local": _INSTANCE_CACHE}
+    if CONFIG.REDIS_URL
+    else {"default": _INSTANCE_CACHE}
+)
 
 # --- API ------------------------------------------------------------------------
 

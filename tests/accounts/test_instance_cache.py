@@ -62,3 +62,23 @@ def test_an_expired_or_missing_key_is_not_incremented(tmp_path: Path) -> None:
     time.sleep(1.1)
     with pytest.raises(ValueError):
         cache.incr("brief")
+
+
+def test_a_folder_that_cannot_be_written_falls_back_to_memory(settings, tmp_path: Path, caplog) -> None:
+    """A full disk or a folder gone wrong must not turn sign-ins into 500s: the counts go
+    on in this process's memory, and the fault is logged once."""
+    from accounts import cache
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    settings.CACHES = {"default": {"BACKEND": "infinityai.instance_cache.InstanceFileCache",
+                                   "LOCATION": str(blocker / "cache")}}
+    # (Django's own setting_changed receiver drops the cache objects made before.)
+    cache._down_until.clear()
+    try:
+        assert [cache.increment("failures", 900) for _ in range(3)] == [1, 2, 3]
+        assert cache.get("failures") == 3
+        assert [r.message for r in caplog.records].count(
+            "instance cache unavailable (NotADirectoryError); using the next for 10.0s") == 1
+    finally:
+        cache._down_until.clear()

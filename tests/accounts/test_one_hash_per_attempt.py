@@ -39,15 +39,15 @@ def counted(monkeypatch) -> list[str]:
 def site(settings, db):
     settings.BCRYPT_ROUNDS = 4
     settings.FALLBACK_LOGIN = {"ENABLED": True, "USERNAME": ADMIN, "PASSWORD_HASH": ADMIN_HASH, "PASSWORD": ""}
-    for alias in ("default", "local"):
-        caches[alias].clear()
+    for cache in caches.all():
+        cache.clear()
     get_user_model().objects.create_user("known", password="known-password")
     unusable = get_user_model().objects.create_user("nopassword")
     unusable.set_unusable_password()
     unusable.save()
     yield
-    for alias in ("default", "local"):
-        caches[alias].clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.mark.parametrize(("username", "password", "status", "admin_row"), [
