@@ -140,6 +140,12 @@ def _causes(config: Config) -> dict[str, tuple[str, str]]:
             f"the server at {target} does not offer TLS, and TLS is required (DB_SSL_DISABLED is not true)",
             "Check that DB_HOST and DB_PORT point at the real server: Azure Database for MySQL Flexible "
             "Server always offers TLS. Only for a local server without TLS, set DB_SSL_DISABLED=true."),
+        "auth_method_refused": (
+            f"the server at {target} asked for a sign-in method the service does not allow, such as "
+            "mysql_clear_password, which would send DB_PASSWORD as it is",
+            "Check that DB_HOST and DB_PORT point at the real server: Azure Database for MySQL signs in "
+            "with mysql_native_password or caching_sha2_password (the allowed methods are in "
+            "infinityai/mysql_backend/client.cnf; Entra ID token sign-in is not supported)."),
         "database_missing": (
             f"database {config.DB_NAME!r} does not exist on {target}",
             f"Create it (CREATE DATABASE `{config.DB_NAME}` CHARACTER SET utf8mb4) or fix DB_NAME, then run "
@@ -243,10 +249,11 @@ def _with_deadline(work: Callable[[], Probe], deadline: float) -> Probe:
 def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
     import MySQLdb
 
-    from infinityai.database import require_negotiated_tls
+    from infinityai.database import refuse_plain_server, require_negotiated_tls
 
     started = time.monotonic()
     try:
+        refuse_plain_server(dict(kwargs))
         conn = MySQLdb.connect(**kwargs)
     except MySQLdb.Error as exc:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
@@ -273,6 +280,8 @@ def classify(probe: Probe, config: Config) -> str:
     code = probe.code
     if code == 3159:  # MySQL: connections using insecure transport are prohibited
         return "tls_required"
+    if code == 5010:  # Connector/C: the plugin is not in restricted_auth
+        return "auth_method_refused"
     if code in (1045, 1698):  # 1698: MariaDB's access denied for a user it knows by no password
         return "access_denied"
     if code == 1049:

@@ -6,6 +6,7 @@ parameters exactly as the running service does.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,68 @@ def require_negotiated_tls(connection: Any, ssl_mode: str | None) -> str:
     raise MySQLdb.OperationalError(2026, f"{TLS_NOT_OFFERED} (the session came up unencrypted)")
 
 
+CLIENT_OPTIONS_FILE = BASE_DIR / "infinityai" / "mysql_backend" / "client.cnf"
+CLIENT_SSL = 0x0800  # the server's capability flag: it can switch to TLS
+
+
+def refuse_plain_server(kwargs: dict[str, Any]) -> None:
+    """With `ssl_mode=REQUIRED`, read the server's greeting before signing in, and raise
+    if it offers no TLS.
+
+    The client library would otherwise sign in over plain TCP first (the user name
+    and the password's challenge response in the clear) and `require_negotiated_tls`
+    could only refuse the session afterwards. The greeting is the first thing a
+    MySQL server sends; nothing of ours is sent to read it. When no greeting can be
+    read (refused, closed, not MySQL) the real connect is left to say why; a server
+    that accepts and says nothing is reported as the driver would.
+    """
+    if kwargs.get("ssl_mode") != "REQUIRED" or kwargs.get("host") in (None, "", "localhost"):
+        return  # TLS off by choice, verified by the library itself, or a local socket
+    import MySQLdb
+
+    timeout = float(kwargs.get("connect_timeout") or 10)
+    try:
+        with socket.create_connection((kwargs["host"], int(kwargs.get("port") or 3306)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            header = _read_exactly(sock, 4)
+            greeting = _read_exactly(sock, int.from_bytes(header[:3], "little")) if header else b""
+    except TimeoutError:
+        raise MySQLdb.OperationalError(
+            2013, "Lost connection to server at 'handshake: reading initial communication packet', "
+                  "system error: 110 (no greeting within DB_CONNECT_TIMEOUT)") from None
+    except OSError:
+        return
+    offers = _greeting_offers_tls(greeting)
+    if offers is False:
+        raise MySQLdb.OperationalError(2026, f"{TLS_NOT_OFFERED} (seen in its greeting; nothing was sent)")
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _greeting_offers_tls(greeting: bytes) -> bool | None:
+    """CLIENT_SSL in a protocol-10 greeting; None if it is not one (an error packet,
+    something that is not MySQL)."""
+    if not greeting or greeting[0] != 10:
+        return None
+    end = greeting.find(b"\0", 1)
+    flags_at = end + 1 + 4 + 8 + 1  # server version, connection id, first scramble part, filler
+    if end < 0 or len(greeting) < flags_at + 2:
+        return None
+    return bool(int.from_bytes(greeting[flags_at:flags_at + 2], "little") & CLIENT_SSL)
+
+
 def mysql_options(config: Config) -> dict[str, Any]:
     return {
+        "read_default_file": str(CLIENT_OPTIONS_FILE),
+        "read_default_group": "infinityai",
         "charset": "utf8mb4",
         "connect_timeout": config.DB_CONNECT_TIMEOUT,
         "read_timeout": config.DB_READ_TIMEOUT,

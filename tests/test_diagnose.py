@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import mysql
-from tests.support.faults import ClosingListener, HangingListener, refused_port
+from tests.support.faults import ClosingListener, HangingListener, PlainPasswordServer, refused_port
 from tests.support.mariadb import MariaDBInstance
 from tests.support.servers import manage, service_env
 from tests.support.tls import make_certificates
@@ -298,6 +298,27 @@ def test_tls_required_but_the_server_offers_none(throwaway_user) -> None:
                                         DB_PASSWORD=throwaway_user["password"],
                                         DB_NAME=throwaway_user["database"]))
     assert_cause(outcome, "tls_unavailable", 2026, "does not offer TLS", "DB_SSL_DISABLED=true")
+
+
+def test_tls_required_and_a_server_without_it_is_refused_before_signing_in() -> None:
+    """The client library would sign in over plain TCP and could be asked for the password
+    in clear. With TLS required, the greeting is read first and nothing is sent."""
+    with PlainPasswordServer() as server:
+        outcome = run_diagnose(**shared_env(DB_PORT=str(server.port), DB_SSL_DISABLED="false", DB_USER="app",
+                                            DB_NAME="app", DB_PASSWORD=SENTINEL_DB_PASSWORD))
+    assert_cause(outcome, "tls_unavailable", 2026, "does not offer TLS", "nothing was sent")
+    assert server.received and all(got == b"" for got in server.received), server.received
+
+
+def test_the_password_is_never_sent_in_clear_even_with_tls_off() -> None:
+    """DB_SSL_DISABLED=true and a server that asks for mysql_clear_password: the client
+    may use only the plugins in infinityai/mysql_backend/client.cnf, so it refuses."""
+    with PlainPasswordServer() as server:
+        outcome = run_diagnose(**shared_env(DB_PORT=str(server.port), DB_USER="app", DB_NAME="app",
+                                            DB_PASSWORD=SENTINEL_DB_PASSWORD))
+    assert_cause(outcome, "auth_method_refused", 5010, "does not allow", "mysql_clear_password")
+    assert server.received and any(server.received), "the client did not even try to sign in"
+    assert not any(SENTINEL_DB_PASSWORD.encode() in got for got in server.received), server.received
 
 
 def test_mysql_client_missing_is_a_failed_check(tmp_path: Path) -> None:

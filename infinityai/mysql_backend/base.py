@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.backends.mysql import base
 
-from infinityai.database import require_negotiated_tls
+from infinityai.database import refuse_plain_server, require_negotiated_tls
 from infinityai.mysql_backend import waiters
 
 
@@ -18,6 +18,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         with waiters.place():
+            refuse_plain_server(conn_params)
             connection = super().get_new_connection(conn_params)
             try:
                 require_negotiated_tls(connection, conn_params.get("ssl_mode"))

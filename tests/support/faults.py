@@ -1,9 +1,12 @@
 """Real network faults on loopback: a port that refuses, a listener that never answers,
-a listener that closes every connection at once (a service that is not MySQL)."""
+a listener that closes every connection at once (a service that is not MySQL), and a
+server that speaks MySQL's greeting without TLS and then asks for the password in
+clear (a misconfigured server, or something pretending to be one)."""
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 
 
@@ -72,3 +75,45 @@ class ClosingListener(HangingListener):
 
     def _on_accept(self, conn: socket.socket) -> None:
         conn.close()
+
+
+class PlainPasswordServer(HangingListener):
+    """Greets as a MySQL server that offers no TLS, then answers the client's sign-in
+    with a switch to mysql_clear_password, keeping every byte it is sent: what a
+    client gives away to a server it should have refused."""
+
+    # Capabilities: long password, found rows, long flag, connect with db, protocol 41,
+    # transactions, secure connection, multi statements/results, plugin auth. No CLIENT_SSL.
+    CAPABILITIES = 0x1 | 0x2 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x10000 | 0x20000 | 0x80000
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []  # per connection, everything after the greeting
+        super().__init__()
+
+    @staticmethod
+    def _packet(seq: int, payload: bytes) -> bytes:
+        return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
+
+    def _on_accept(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        got = b""
+        try:
+            caps = self.CAPABILITIES
+            greeting = (b"\x0a" + b"5.5.5-10.11.0-MariaDB\x00" + struct.pack("<I", 7) + b"abcdefgh" + b"\x00"
+                        + struct.pack("<H", caps & 0xFFFF) + b"\x2d" + struct.pack("<H", 2)
+                        + struct.pack("<H", caps >> 16) + bytes([21]) + b"\x00" * 10 + b"ijklmnopqrst\x00"
+                        + b"mysql_native_password\x00")
+            conn.settimeout(3)
+            conn.sendall(self._packet(0, greeting))
+            sign_in = conn.recv(65536)
+            got += sign_in
+            if sign_in:
+                conn.sendall(self._packet(sign_in[3] + 1, b"\xfemysql_clear_password\x00\x00"))
+                got += conn.recv(65536)
+        except OSError:
+            pass
+        finally:
+            self.received.append(got)
+            conn.close()
