@@ -40,6 +40,10 @@ loglevel = settings.LOG_LEVEL.lower()
 access_log_format = "%(m)s %(U)s %(s)s"
 logconfig_dict = logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT, settings.TRUSTED_PROXY_COUNT)
 
+# --- Login-failure counts and revocations shared by all workers (instance_cache.py) --
+# First: a folder that cannot be written to stops the start before anything is made.
+_cache_path, _cache_owned = instance_cache.prepare(settings.INSTANCE_CACHE_DIR)
+
 # --- Metrics shared by all workers (infinityai/metrics.py) -------------------------
 _metrics_path, _metrics_owned = metrics_dir.prepare(settings.PROMETHEUS_MULTIPROC_DIR)
 
@@ -47,9 +51,6 @@ _metrics_path, _metrics_owned = metrics_dir.prepare(settings.PROMETHEUS_MULTIPRO
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     metrics_dir.worker_exited(worker.pid)
 
-
-# --- Login-failure counts and revocations shared by all workers (instance_cache.py) --
-_cache_path, _cache_owned = instance_cache.prepare(settings.INSTANCE_CACHE_DIR)
 
 
 def on_exit(server):  # noqa: ANN001, ANN201

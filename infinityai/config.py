@@ -27,7 +27,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -406,6 +406,22 @@ def _host_problem(entry: str) -> str | None:
     return None
 
 
+def _instance_cache_dir_problem(path: Path) -> str | None:
+    """Why the workers could not share their cache in `path`, or None. Its entries are
+    pickles, read back as code would be: a folder others can write to would let them
+    run code as the service."""
+    if not path.exists():
+        return None if path.parent.is_dir() else "cannot be made: its parent is not an existing folder"
+    if not path.is_dir():
+        return "is not a folder"
+    info = path.stat()
+    if info.st_uid != os.geteuid():
+        return "belongs to another user; use a folder of the service's own (its entries are run as code)"
+    if info.st_mode & 0o022:
+        return "is writable by other users; `chmod 700` it (its entries are run as code)"
+    return None
+
+
 def _head(path: Path, size: int = 1 << 20) -> bytes:
     """The start of a file, or nothing if it cannot be read (the caller says so)."""
     try:
@@ -460,10 +476,16 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
             problems.append(problem)
 
     if not v["DB_HOST"] and v["SQLITE_PATH"]:
-        folder = (BASE_DIR / v["SQLITE_PATH"]).parent  # an absolute SQLITE_PATH replaces BASE_DIR
-        if not folder.is_dir():
-            problems.append(f"SQLITE_PATH: the folder {str(folder)!r} does not exist (SQLite creates "
-                            "the file, not its folder)")
+        path = BASE_DIR / v["SQLITE_PATH"]  # an absolute SQLITE_PATH replaces BASE_DIR
+        if path.is_dir():
+            problems.append(f"SQLITE_PATH: {str(path)!r} is a folder; name the database file in it")
+        elif not path.parent.is_dir():
+            problems.append(f"SQLITE_PATH: {str(path.parent)!r} is not an existing folder (SQLite "
+                            "creates the file, not its folder)")
+    if v["INSTANCE_CACHE_DIR"]:
+        problem = _instance_cache_dir_problem(Path(v["INSTANCE_CACHE_DIR"]))
+        if problem:
+            problems.append(f"INSTANCE_CACHE_DIR: {v['INSTANCE_CACHE_DIR']!r} {problem}")
 
     for name in ("APP_PORT", "PORT", "DB_PORT"):
         if v[name] is not None and not 1 <= v[name] <= 65535:
@@ -597,8 +619,12 @@ def load_or_exit(environ_map: Mapping[str, str] | None = None) -> Config:
     try:
         return load(environ_map)
     except ConfigError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise SystemExit(2) from None
+        exit_with(exc)
+
+
+def exit_with(exc: ConfigError) -> NoReturn:
+    sys.stderr.write(f"{exc}\n")
+    raise SystemExit(2) from None
 
 
 # --- generated documents ------------------------------------------------------

@@ -30,17 +30,27 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.files import locks
 from django.core.files.move import file_move_safe
 
+from infinityai.config import ConfigError, exit_with
+
 ENV = "INSTANCE_CACHE_DIR"
 LOCK_NAME = "cache.lock"  # not *.djcache: never culled or cleared with the entries
 
 
 def prepare(configured: str) -> tuple[Path, bool]:
     """Set the folder up; returns it and whether it is ours to remove at exit. A
-    configured folder is kept between starts (a revocation outlives a restart)."""
+    configured folder (checked by infinityai.config) is kept between starts: a
+    revocation outlives a restart. One that cannot be written to stops the start,
+    as a bad setting does: the workers would each count alone without a word."""
     if configured:
-        path = Path(configured)
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = Path(configured).resolve()
         owned = False
+        try:
+            path.mkdir(mode=0o700, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as exc:
+            exit_with(ConfigError([f"INSTANCE_CACHE_DIR: {configured!r} cannot be written to "
+                                   f"({exc.strerror or type(exc).__name__})"]))
     else:
         path = Path(tempfile.mkdtemp(prefix="infinityai-cache-"))
         owned = True

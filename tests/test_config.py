@@ -206,7 +206,7 @@ def test_malformed_dotenv_line_is_named_by_file_and_line_never_shown(tmp_path: P
 def test_sqlite_path_in_a_missing_folder_stops_the_start(tmp_path) -> None:
     """SQLite creates its file but not the folder: without this every request would find no database."""
     (problem,) = problems(SQLITE_PATH=str(tmp_path / "missing" / "db.sqlite3"))
-    assert problem.startswith(f"SQLITE_PATH: the folder {str(tmp_path / 'missing')!r} does not exist"), problem
+    assert problem.startswith(f"SQLITE_PATH: {str(tmp_path / 'missing')!r} is not an existing folder"), problem
     assert load({**BASE, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}).SQLITE_PATH
     assert load({**BASE, "SQLITE_PATH": str(tmp_path / "missing" / "x"), "DB_HOST": "db.example"}).DB_HOST
 
@@ -231,3 +231,41 @@ def test_tls_settings_that_tls_off_ignores_are_a_warning() -> None:
     config = load({**BASE, "DB_HOST": "db.example", "DB_NAME": "app", "DB_SSL_DISABLED": "true",
                    "DB_SSL_VERIFY": "true"})
     assert "DB_SSL_VERIFY and DB_SSL_CA have no effect with DB_SSL_DISABLED=true" in config.warnings
+
+
+def test_instance_cache_dir_must_be_a_folder_of_the_services_own(tmp_path) -> None:
+    """Its entries are pickles, read back as code would be: a folder others may write to
+    would let them run code as the service."""
+    import os
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    cases = {str(afile): "is not a folder", str(afile / "sub"): "cannot be made: its parent is not an existing folder",
+             str(shared): "is writable by other users"}
+    if os.geteuid() == 0:
+        foreign = tmp_path / "foreign"
+        foreign.mkdir(mode=0o700)
+        os.chown(foreign, 65534, 65534)
+        cases[str(foreign)] = "belongs to another user"
+    for value, why in cases.items():
+        (problem,) = problems(INSTANCE_CACHE_DIR=value)
+        assert problem.startswith(f"INSTANCE_CACHE_DIR: {value!r} {why}"), problem
+    assert load({**BASE, "INSTANCE_CACHE_DIR": str(tmp_path / "new")}).INSTANCE_CACHE_DIR
+
+
+def test_a_cache_folder_that_cannot_be_written_stops_gunicorn_with_one_message() -> None:
+    """/proc: a folder of root's, not writable by others, where nothing can be created."""
+    env = service_env(INSTANCE_CACHE_DIR="/proc/infinityai-cache", APP_PORT=str(free_port()))
+    result = subprocess.run([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "INSTANCE_CACHE_DIR: '/proc/infinityai-cache' cannot be written to" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sqlite_path_that_is_a_folder_is_named(tmp_path) -> None:
+    (problem,) = problems(SQLITE_PATH=str(tmp_path))
+    assert problem == f"SQLITE_PATH: {str(tmp_path)!r} is a folder; name the database file in it"
