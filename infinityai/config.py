@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import re
+import ssl
 import sys
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -422,13 +423,13 @@ def _instance_cache_dir_problem(path: Path) -> str | None:
     return None
 
 
-def _head(path: Path, size: int = 1 << 20) -> bytes:
-    """The start of a file, or nothing if it cannot be read (the caller says so)."""
+def _reads_as_ca_bundle(path: Path) -> bool:
+    """OpenSSL loads it as trusted certificates (what the client library will do with it)."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(size)
-    except OSError:
-        return b""
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError):
+        return False
+    return True
 
 
 def _redis_url_problem(url: str) -> str | None:
@@ -537,8 +538,8 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
         ca = Path(v["DB_SSL_CA"])
         if not ca.is_file():
             problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} does not exist or is not a file")
-        elif b"-----BEGIN CERTIFICATE-----" not in _head(ca):
-            problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} holds no PEM certificate "
+        elif not _reads_as_ca_bundle(ca):
+            problems.append(f"DB_SSL_CA: file {v['DB_SSL_CA']!r} holds no PEM certificate that can be read "
                             "(-----BEGIN CERTIFICATE-----)")
 
     if v["TOKEN_SIGNING_KEY"] and len(v["TOKEN_SIGNING_KEY"]) < MIN_KEY_LENGTH:

@@ -216,8 +216,12 @@ def test_a_ca_file_without_a_certificate_stops_the_start(tmp_path) -> None:
     connection would name the database, not the variable."""
     wrong = tmp_path / "not-a-ca.txt"
     wrong.write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (problem,) = problems(DB_SSL_CA=str(wrong))
-    assert problem == f"DB_SSL_CA: file {str(wrong)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    garbled = tmp_path / "garbled.pem"
+    garbled.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    for path in (wrong, garbled):
+        (problem,) = problems(DB_SSL_CA=str(path))
+        assert problem == (f"DB_SSL_CA: file {str(path)!r} holds no PEM certificate that can be read "
+                           "(-----BEGIN CERTIFICATE-----)")
     assert load({**BASE, "DB_SSL_CA": "/etc/ssl/certs/ca-certificates.crt"}).DB_SSL_CA
 
 
