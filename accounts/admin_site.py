@@ -24,19 +24,15 @@ class InfinityAdminSite(admin.AdminSite):
             return super().login(request, extra_context)
         username = request.POST.get("username", "")
         client = client_address(request)
-        wait = throttling.attempt(username, client)
+        wait = throttling.retry_after(username, client)
         if wait is not None:
             return HttpResponse(f"Too many failed sign-ins; try again in {wait} seconds.\n", status=429,
                                 content_type="text/plain; charset=utf-8", headers={"Retry-After": str(wait)})
-        try:
-            response = super().login(request, extra_context)
-        except BaseException:  # a database outage (JsonErrorMiddleware's 503): no password was judged
-            throttling.not_a_failure(username, client)
-            raise
+        response = super().login(request, extra_context)
         if request.user.is_authenticated:
-            throttling.succeeded(username, client)
-        elif response.status_code != 200:  # not the form again with its error
-            throttling.not_a_failure(username, client)
+            throttling.clear_user(username)
+        elif response.status_code == 200:  # the form again, with its error
+            throttling.record_failure(username, client)
         return response
 
 

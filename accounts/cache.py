@@ -96,18 +96,6 @@ def increment(key: str, timeout: float, start: Any = None) -> int:
     return run(op)
 
 
-def decrement(key: str) -> None:
-    """Take one back from `key`; nothing if it has expired (its window is over)."""
-
-    def op(c: BaseCache) -> None:
-        try:
-            c.decr(key)
-        except ValueError:
-            pass
-
-    run(op)
-
-
 def add(key: str, value: Any, timeout: float) -> bool:
     return run(lambda c: c.add(key, value, timeout))
 

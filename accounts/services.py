@@ -54,7 +54,7 @@ def announce(outcome: str) -> None:
 @sensitive_variables("password")
 def login(request: HttpRequest, *, username: str, password: str) -> LoginOutcome:
     client = client_address(request)
-    wait = throttling.attempt(username, client)
+    wait = throttling.retry_after(username, client)
     if wait is not None:
         announce("throttled")
         return LoginOutcome(HTTPStatus.TOO_MANY_REQUESTS,
@@ -68,8 +68,8 @@ def login(request: HttpRequest, *, username: str, password: str) -> LoginOutcome
             # During an outage only guesses at the fallback admin's password count:
             # nobody else's password was checked, and a user retrying while the
             # database is away must not find themselves locked out when it returns.
-            if attempt.database_unavailable and not fallback.current().claims(username):
-                throttling.not_a_failure(username, client)
+            if not attempt.database_unavailable or fallback.current().claims(username):
+                throttling.record_failure(username, client)
             if attempt.database_unavailable:
                 announce("unavailable")
                 return LoginOutcome(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": UNAVAILABLE},
@@ -80,10 +80,9 @@ def login(request: HttpRequest, *, username: str, password: str) -> LoginOutcome
         body = issue_tokens(user)
     except DATABASE_OUTAGE:
         outage.note(started)
-        throttling.not_a_failure(username, client)
         announce("unavailable")
         return LoginOutcome(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": UNAVAILABLE}, UNAVAILABLE_RETRY_AFTER)
-    throttling.succeeded(username, client)
+    throttling.clear_user(username)
     announce("fallback" if auth_source(user) == fallback.SOURCE else "success")
     return LoginOutcome(HTTPStatus.OK, body)
 

@@ -3,9 +3,7 @@
 Only failures count (a user who types their password right is never slowed);
 each scope counts in a fixed window of LOGIN_LOCKOUT_SECONDS that starts at the
 first failure, and the lockout ends with the window (that is the Retry-After).
-A success clears the user name's count, not the address's. Each attempt is counted
-before its password is checked (`attempt`), so simultaneous guesses cannot pass the
-limit together. Keys are hashes, so
+A success clears the user name's count, not the address's. Keys are hashes, so
 user names never appear in Redis. Counting lives in the cache (accounts.cache),
 never in the database: throttling keeps working while the database is down.
 The user name is counted casefolded and without accents: MySQL's default collations
@@ -54,49 +52,30 @@ def scopes() -> tuple[Scope, Scope]:
     return Scope("user", options["FAILURES_PER_USER"], window), Scope("client", options["FAILURES_PER_CLIENT"], window)
 
 
-def attempt(username: str, client: str) -> int | None:
-    """Count this sign-in as a failure before any password is checked; seconds to wait
-    if that puts a user name or address over its limit (the count is then taken back),
-    else None. `not_a_failure` takes it back once the attempt turns out otherwise.
-
-    Counting first, atomically, is what makes the limit hold under concurrency: a
-    check before and a count after let every request already in flight through (12
-    simultaneous guesses all answered 400 with a limit of 3)."""
-    counted: list[str] = []
-    waits: list[int] = []
-    now = clock()
-    for scope, value in _pairs(username, client):
-        count_key, until_key = scope.keys(value)
-        cache.add(until_key, now + scope.window, scope.window)
-        counted.append(count_key)
-        if cache.increment(count_key, scope.window) > scope.limit:
-            until = cache.get(until_key)
-            waits.append(max(1, math.ceil(until - now)) if until is not None else scope.window)
-    if not waits:
-        return None
-    for key in counted:
-        cache.decrement(key)
-    return max(waits)
-
-
-def not_a_failure(username: str, client: str) -> None:
-    """The attempt counted by `attempt` did not fail: the database was away (nobody's
-    password was checked)."""
-    for scope, value in _pairs(username, client):
-        cache.decrement(scope.keys(value)[0])
-
-
-def succeeded(username: str, client: str) -> None:
-    """A success clears the user name's count and takes back the address's count for it."""
-    clear_user(username)
-    _, client_scope = scopes()
-    if client_scope.limit > 0:
-        cache.decrement(client_scope.keys(client)[0])
-
-
-def _pairs(username: str, client: str) -> list[tuple[Scope, str]]:
+def retry_after(username: str, client: str) -> int | None:
+    """Seconds until a locked-out user name or address may try again, or None."""
     user_scope, client_scope = scopes()
-    return [(s, v) for s, v in ((user_scope, user_key(username)), (client_scope, client)) if s.limit > 0]
+    pairs = [(s, s.keys(v)) for s, v in ((user_scope, user_key(username)), (client_scope, client)) if s.limit > 0]
+    if not pairs:
+        return None
+    values = cache.get_many([k for _, keys in pairs for k in keys])
+    now = clock()
+    waits = []
+    for scope, (count_key, until_key) in pairs:
+        count, until = values.get(count_key, 0), values.get(until_key)
+        if count >= scope.limit and until is not None and until > now:
+            waits.append(max(1, math.ceil(until - now)))
+    return max(waits) if waits else None
+
+
+def record_failure(username: str, client: str) -> None:
+    user_scope, client_scope = scopes()
+    for scope, value in ((user_scope, user_key(username)), (client_scope, client)):
+        if scope.limit <= 0:
+            continue
+        count_key, until_key = scope.keys(value)
+        cache.add(until_key, clock() + scope.window, scope.window)
+        cache.increment(count_key, scope.window)
 
 
 def clear_user(username: str) -> None:
