@@ -249,18 +249,16 @@ def _with_deadline(work: Callable[[], Probe], deadline: float) -> Probe:
 def _mysql_probe(kwargs: Mapping[str, Any]) -> Probe:
     import MySQLdb
 
-    from infinityai.database import refuse_plain_server, require_negotiated_tls
+    from infinityai.database import open_session
 
     started = time.monotonic()
     try:
-        refuse_plain_server(dict(kwargs))
-        conn = MySQLdb.connect(**kwargs)
+        conn, cipher = open_session(lambda: MySQLdb.connect(**kwargs), kwargs)
     except MySQLdb.Error as exc:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         return Probe(False, code, str(exc.args[1]) if len(exc.args) > 1 else str(exc),
                      elapsed=time.monotonic() - started)
     try:
-        cipher = require_negotiated_tls(conn, kwargs.get("ssl_mode"))
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()

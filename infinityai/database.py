@@ -6,7 +6,9 @@ parameters exactly as the running service does.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,35 +73,85 @@ CLIENT_OPTIONS_FILE = BASE_DIR / "infinityai" / "mysql_backend" / "client.cnf"
 CLIENT_SSL = 0x0800  # the server's capability flag: it can switch to TLS
 
 
-def refuse_plain_server(kwargs: dict[str, Any]) -> None:
-    """With `ssl_mode=REQUIRED`, read the server's greeting before signing in, and raise
-    if it offers no TLS.
+AUTH_METHOD_REFUSED = ("the server asked for a sign-in method outside restricted_auth "
+                       "(infinityai/mysql_backend/client.cnf), such as mysql_clear_password")
+HANDSHAKE_LOST = "Lost connection to server at 'handshake: reading initial communication packet'"
 
-    The client library would otherwise sign in over plain TCP first (the user name
-    and the password's challenge response in the clear) and `require_negotiated_tls`
-    could only refuse the session afterwards. The greeting is the first thing a
-    MySQL server sends; nothing of ours is sent to read it. When no greeting can be
-    read (refused, closed, not MySQL) the real connect is left to say why; a server
-    that accepts and says nothing is reported as the driver would.
+
+def open_session(connect: Callable[[], Any], params: Mapping[str, Any]) -> tuple[Any, str]:
+    """A new MySQLdb connection made by `connect(**params)`, held to the TLS settings,
+    and its cipher. Both the service's backend and `diagnose` connect through here.
+
+    - With TLS required, the server's greeting is read first (`refuse_plain_server`).
+    - A refused sign-in method (restricted_auth, error 5010) is raised afresh:
+      libmariadb can word that error in bytes that are not UTF-8, and mysqlclient then
+      leaves a NULL in the exception's arguments, which crashes the process (a
+      segmentation fault) as soon as anything reads the message.
+    - A session that came up plain anyway is closed (`require_negotiated_tls`).
     """
-    if kwargs.get("ssl_mode") != "REQUIRED" or kwargs.get("host") in (None, "", "localhost"):
+    import MySQLdb
+
+    refuse_plain_server(params)
+    refused_method = False
+    try:
+        connection = connect()
+    except MySQLdb.OperationalError as exc:
+        if not (exc.args and exc.args[0] == 5010):
+            raise
+        refused_method = True  # raised below, outside this block, so the broken error is not chained
+    if refused_method:
+        raise MySQLdb.OperationalError(5010, AUTH_METHOD_REFUSED)
+    try:
+        cipher = require_negotiated_tls(connection, params.get("ssl_mode"))
+    except BaseException:
+        with contextlib.suppress(Exception):  # the session may be gone already
+            connection.close()
+        raise
+    return connection, cipher
+
+
+def refuse_plain_server(params: Mapping[str, Any]) -> None:
+    """With `ssl_mode=REQUIRED`, read the server's greeting before signing in, and raise
+    unless it offers TLS.
+
+    The client library would otherwise sign in over plain TCP (the user name and the
+    password's challenge response in the clear), and `require_negotiated_tls` could
+    only refuse the session afterwards. The greeting is the first thing a MySQL server
+    sends; nothing of ours is sent to read it. Anything but a greeting offering TLS
+    is an error here, worded as the driver words it, and the driver is never called:
+    a first connection that fails must not let a second, plain one sign in. (An
+    active attacker can still answer the two connections differently; only
+    DB_SSL_VERIFY=true stops that.)
+    """
+    if params.get("ssl_mode") != "REQUIRED" or params.get("host") in (None, "", "localhost"):
         return  # TLS off by choice, verified by the library itself, or a local socket
     import MySQLdb
 
-    timeout = float(kwargs.get("connect_timeout") or 10)
+    host, port = params["host"], int(params.get("port") or 3306)
+    timeout = float(params.get("connect_timeout") or 10)
     try:
-        with socket.create_connection((kwargs["host"], int(kwargs.get("port") or 3306)), timeout=timeout) as sock:
-            sock.settimeout(timeout)
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror as exc:
+        raise MySQLdb.OperationalError(2005, f"Unknown server host '{host}' ({exc.errno})") from None
+    except TimeoutError:
+        raise MySQLdb.OperationalError(2003, f"Can't connect to server on '{host}' (110)") from None
+    except OSError as exc:
+        raise MySQLdb.OperationalError(2003, f"Can't connect to server on '{host}' ({exc.errno or 0})") from None
+    with sock:
+        try:
             header = _read_exactly(sock, 4)
             greeting = _read_exactly(sock, int.from_bytes(header[:3], "little")) if header else b""
-    except TimeoutError:
-        raise MySQLdb.OperationalError(
-            2013, "Lost connection to server at 'handshake: reading initial communication packet', "
-                  "system error: 110 (no greeting within DB_CONNECT_TIMEOUT)") from None
-    except OSError:
-        return
+        except TimeoutError:
+            raise MySQLdb.OperationalError(2013, f"{HANDSHAKE_LOST}, system error: 110") from None
+        except OSError:
+            greeting = b""
+    if greeting[:1] == b"\xff" and len(greeting) >= 3:  # the server refused us (too many connections...)
+        raise MySQLdb.OperationalError(int.from_bytes(greeting[1:3], "little"),
+                                       greeting[3:].decode("utf-8", "replace"))
     offers = _greeting_offers_tls(greeting)
-    if offers is False:
+    if offers is None:
+        raise MySQLdb.OperationalError(2013, f"{HANDSHAKE_LOST}, system error: 0 (no MySQL greeting)")
+    if not offers:
         raise MySQLdb.OperationalError(2026, f"{TLS_NOT_OFFERED} (seen in its greeting; nothing was sent)")
 
 

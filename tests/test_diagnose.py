@@ -310,6 +310,20 @@ def test_tls_required_and_a_server_without_it_is_refused_before_signing_in() -> 
     assert server.received and all(got == b"" for got in server.received), server.received
 
 
+@pytest.mark.parametrize(("first", "cause", "code"), [("close", "not_mysql", 2013), ("error", "unknown", 1040)])
+def test_a_first_connection_that_fails_does_not_let_a_plain_one_sign_in(first: str, cause: str, code: int) -> None:
+    """The greeting is read on a connection of its own: if that one is closed or refused,
+    the driver must not be let try a second one, which would sign in over plain TCP."""
+    with PlainPasswordServer(first=first) as server:  # one run: only its first connection fails
+        result = manage(service_env(**shared_env(DB_PORT=str(server.port), DB_SSL_DISABLED="false", DB_USER="app",
+                                                 DB_NAME="app", DB_PASSWORD=SENTINEL_DB_PASSWORD)),
+                        "diagnose", "--json", timeout=30)
+    database = next(c for c in json.loads(result.stdout)["checks"] if c["check"] == "database")
+    assert result.returncode == 1 and (database["cause"], database["code"]) == (cause, code), result.stdout
+    assert server.connections == 1, "the driver was let open a second connection"
+    assert SENTINEL_DB_PASSWORD not in result.stdout + result.stderr
+
+
 def test_the_password_is_never_sent_in_clear_even_with_tls_off() -> None:
     """DB_SSL_DISABLED=true and a server that asks for mysql_clear_password: the client
     may use only the plugins in infinityai/mysql_backend/client.cnf, so it refuses."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 from typing import Any
 
 from django.db.backends.mysql import base
 
-from infinityai.database import refuse_plain_server, require_negotiated_tls
+from infinityai.database import open_session
 from infinityai.mysql_backend import waiters
 
 
@@ -18,14 +18,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         with waiters.place():
-            refuse_plain_server(conn_params)
-            connection = super().get_new_connection(conn_params)
-            try:
-                require_negotiated_tls(connection, conn_params.get("ssl_mode"))
-            except BaseException:
-                with contextlib.suppress(Exception):  # the session may be gone already
-                    connection.close()
-                raise
+            connect = functools.partial(base.DatabaseWrapper.get_new_connection, self, conn_params)
+            connection, _cipher = open_session(connect, conn_params)
             return connection
 
     def is_usable(self) -> bool:

@@ -86,8 +86,13 @@ class PlainPasswordServer(HangingListener):
     # transactions, secure connection, multi statements/results, plugin auth. No CLIENT_SSL.
     CAPABILITIES = 0x1 | 0x2 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x10000 | 0x20000 | 0x80000
 
-    def __init__(self) -> None:
+    def __init__(self, first: str | None = None) -> None:
+        """`first`: what the first connection gets instead ("close": closed at once;
+        "error": MySQL's 1040 Too many connections), as a flaky server or an attacker
+        hoping for a second, plain connection would do."""
         self.received: list[bytes] = []  # per connection, everything after the greeting
+        self.first = first
+        self.connections = 0
         super().__init__()
 
     @staticmethod
@@ -99,6 +104,14 @@ class PlainPasswordServer(HangingListener):
 
     def _talk(self, conn: socket.socket) -> None:
         got = b""
+        self.connections += 1
+        if self.connections == 1 and self.first == "close":
+            conn.close()
+            return
+        if self.connections == 1 and self.first == "error":
+            conn.sendall(self._packet(0, b"\xff" + struct.pack("<H", 1040) + b"Too many connections"))
+            conn.close()
+            return
         try:
             caps = self.CAPABILITIES
             greeting = (b"\x0a" + b"5.5.5-10.11.0-MariaDB\x00" + struct.pack("<I", 7) + b"abcdefgh" + b"\x00"
