@@ -251,12 +251,22 @@ def test_a_burst_of_probes_is_not_a_burst_of_queries(serve, tmp_path: Path) -> N
                 cur.execute("SHOW GLOBAL STATUS LIKE 'Com_select'")
                 return int(cur.fetchone()[1])
 
-        before, started = selects(), time.monotonic()
+        first = selects()
+        per_status = selects() - first  # whether a status query counts as a SELECT itself
+        before, started = first + per_status, time.monotonic()
+        deadline = started + 1.0  # long enough to need about ten checks, whatever the machine's speed
+
+        def probe_for_a_second(_: int) -> list[str]:
+            states = []
+            while time.monotonic() < deadline and len(states) < 1000:
+                states.append(server.get("/health").json()["database"])
+            return states
+
         with ThreadPoolExecutor(8) as pool:
-            states = list(pool.map(lambda _: server.get("/health").json()["database"], range(300)))
+            states = [state for batch in pool.map(probe_for_a_second, range(8)) for state in batch]
         elapsed = time.monotonic() - started
-        ran = selects() - before - 1  # the status query itself is a SELECT too
-        assert states == ["connected"] * 300
-        assert 1 <= ran <= elapsed / REUSE_SECONDS + 2, (ran, round(elapsed, 2))
+        ran = selects() - before - per_status
+        assert len(states) >= 100 and set(states) == {"connected"}, (len(states), set(states))
+        assert elapsed / REUSE_SECONDS / 3 <= ran <= elapsed / REUSE_SECONDS + 2, (ran, len(states), round(elapsed, 2))
     finally:
         instance.stop()
