@@ -216,16 +216,19 @@ def test_probes_reuse_one_connection_per_worker(serve) -> None:
             with ThreadPoolExecutor(4) as pool:
                 return {r.json()["database"] for r in pool.map(lambda _: server.get("/health"), range(count))}
 
-        # Which worker accepts a connection is the kernel's choice: probe until both
-        # workers have made their one connection (bounded), then count.
-        for _ in range(10):
+        # Which worker accepts a connection is the kernel's choice (on a quick machine one
+        # worker may take every probe for a while): probe until both workers have made
+        # their one connection (bounded), then count.
+        for _ in range(30):
             assert probe_all(20) == {"connected"}
             if len(mysql.sessions(database)) >= 2:
                 break
         before = set(mysql.sessions(database))
         assert probe_all(50) == {"connected"}
         after = set(mysql.sessions(database))
-        assert 1 <= len(after) <= 2 and after == before
+        # Every session seen before still serves, and there is at most one per worker (a
+        # worker that had not been reached yet may have made its first meanwhile).
+        assert 1 <= len(after) <= 2 and before <= after, (before, after)
     finally:
         mysql.drop_database(database)
 
