@@ -52,7 +52,6 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signat
     metrics_dir.worker_exited(worker.pid)
 
 
-
 def on_exit(server):  # noqa: ANN001, ANN201
     metrics_dir.remove(_metrics_path, _metrics_owned)
     instance_cache.remove(_cache_path, _cache_owned)

@@ -407,6 +407,12 @@ def _host_problem(entry: str) -> str | None:
     return None
 
 
+def sqlite_file(value: str) -> Path:
+    """SQLITE_PATH as a path: relative to the project folder unless absolute."""
+    path = Path(value)
+    return path if path.is_absolute() else BASE_DIR / path
+
+
 def _instance_cache_dir_problem(path: Path) -> str | None:
     """Why the workers could not share their cache in `path`, or None. Its entries are
     pickles, read back as code would be: a folder others can write to would let them
@@ -477,7 +483,7 @@ def _validate(v: dict[str, Any], problems: list[str], warnings: list[str]) -> No
             problems.append(problem)
 
     if not v["DB_HOST"] and v["SQLITE_PATH"]:
-        path = BASE_DIR / v["SQLITE_PATH"]  # an absolute SQLITE_PATH replaces BASE_DIR
+        path = sqlite_file(v["SQLITE_PATH"])
         if path.is_dir():
             problems.append(f"SQLITE_PATH: {str(path)!r} is a folder; name the database file in it")
         elif not path.parent.is_dir():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infinityai.config import BASE_DIR, Config
+from infinityai.config import BASE_DIR, Config, sqlite_file
 
 # Debian's bundle; it holds DigiCert Global Root G2 and Microsoft RSA Root CA 2017,
 # the roots Azure Database for MySQL certificates chain to since the 2025 rotation.
@@ -40,14 +40,6 @@ def tls_options(config: Config) -> dict[str, Any]:
 TLS_NOT_OFFERED = "SSL is required, but the server does not support it"
 
 
-def session_cipher(connection: Any) -> str:
-    """The TLS cipher of a MySQLdb session; empty when it is plain TCP."""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        row = cursor.fetchone()
-    return row[1] if row and row[1] else ""
-
-
 def require_negotiated_tls(connection: Any, ssl_mode: str | None) -> str:
     """The session's cipher; raise unless TLS is in use or was turned off by choice
     (the caller closes the connection).
@@ -61,7 +53,10 @@ def require_negotiated_tls(connection: Any, ssl_mode: str | None) -> str:
     """
     if ssl_mode in (None, "DISABLED"):
         return ""
-    cipher = session_cipher(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cursor.fetchone()
+    cipher = row[1] if row and row[1] else ""
     if cipher:
         return cipher
     import MySQLdb
@@ -71,7 +66,6 @@ def require_negotiated_tls(connection: Any, ssl_mode: str | None) -> str:
 
 CLIENT_OPTIONS_FILE = BASE_DIR / "infinityai" / "mysql_backend" / "client.cnf"
 CLIENT_SSL = 0x0800  # the server's capability flag: it can switch to TLS
-
 
 AUTH_METHOD_REFUSED = ("the server asked for a sign-in method outside restricted_auth "
                        "(infinityai/mysql_backend/client.cnf), such as mysql_clear_password")
@@ -191,8 +185,7 @@ def mysql_options(config: Config) -> dict[str, Any]:
 
 
 def sqlite_path(config: Config) -> Path:
-    path = Path(config.SQLITE_PATH)
-    return path if path.is_absolute() else BASE_DIR / path
+    return sqlite_file(config.SQLITE_PATH)
 
 
 def databases(config: Config) -> dict[str, dict[str, Any]]:

@@ -28,7 +28,6 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.files import locks
-from django.core.files.move import file_move_safe
 
 from infinityai.config import ConfigError, exit_with
 
@@ -93,18 +92,10 @@ class InstanceFileCache(FileBasedCache):
                     value = pickle.loads(zlib.decompress(f.read()))  # noqa: S301
             except (FileNotFoundError, EOFError):
                 raise ValueError(f"Key '{key}' not found") from None
-            if expiry is not None and expiry < time.time():
+            remaining = None if expiry is None else expiry - time.time()
+            if remaining is not None and remaining <= 0:
                 self._delete(fname)
                 raise ValueError(f"Key '{key}' not found")
             value += delta
-            fd, tmp_path = tempfile.mkstemp(dir=self._dir)
-            try:
-                with open(fd, "wb") as f:
-                    f.write(pickle.dumps(expiry, self.pickle_protocol))
-                    f.write(zlib.compress(pickle.dumps(value, self.pickle_protocol)))
-                file_move_safe(tmp_path, fname, allow_overwrite=True)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(tmp_path)
-                raise
+            self.set(key, value, remaining, version)  # the time left, not a new window
             return value

@@ -111,6 +111,7 @@ DATABASES = databases(CONFIG)
 # outage's answer after a short wait), so a hung database leaves two threads for
 # /ready and requests that need no database (infinityai/mysql_backend/waiters.py).
 DATABASE_WAITERS = max(1, CONFIG.GUNICORN_THREADS - 2)
+
 HEALTH_DB_TIMEOUT = CONFIG.HEALTH_DB_TIMEOUT
 
 # --- Authentication -------------------------------------------------------------
@@ -166,13 +167,12 @@ TRUSTED_PROXY_COUNT = CONFIG.TRUSTED_PROXY_COUNT
 # there are no more than these.
 
 CACHE_ENTRIES = 100_000
-_INSTANCE_CACHE = (
-    {"BACKEND": "infinityai.instance_cache.InstanceFileCache", "LOCATION": CONFIG.INSTANCE_CACHE_DIR,
-     "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES}}
-    if CONFIG.INSTANCE_CACHE_DIR
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "instance",
-          "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES}}
-)
+_INSTANCE_CACHE = {
+    **({"BACKEND": "infinityai.instance_cache.InstanceFileCache", "LOCATION": CONFIG.INSTANCE_CACHE_DIR}
+       if CONFIG.INSTANCE_CACHE_DIR
+       else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "instance"}),
+    "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES},
+}
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.REDIS_URL,
                  "KEY_PREFIX": "infinityai", "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},

@@ -1,2 +1,2 @@
-"""Django's MySQL backend, refusing a session that asked for TLS and did not get it
-(`infinityai.database.require_negotiated_tls` says why)."""
+"""Django's MySQL backend, with TLS held to its word (`infinityai.database.open_session`)
+and a cap on the threads that wait on the database (`waiters`)."""

@@ -40,11 +40,12 @@ class NoPlace(OperationalError):
 
 def _semaphore() -> threading.BoundedSemaphore:
     global _places, _size
-    if _places is None:
-        from django.conf import settings
+    with _entered_lock:  # two first users must not make two semaphores
+        if _places is None:
+            from django.conf import settings
 
-        _size = settings.DATABASE_WAITERS
-        _places = threading.BoundedSemaphore(_size)
+            _size = settings.DATABASE_WAITERS
+            _places = threading.BoundedSemaphore(_size)
     return _places
 
 
