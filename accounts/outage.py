@@ -12,6 +12,10 @@ connect or read timeout). A fast one (a refused port, a killed session, a server
 that has gone away) costs the next request nothing to find out again, and
 remembering it would turn one killed session into seconds of 503s while the
 database is up.
+
+The /health checker's thread learns of a hang first when something probes /health (the
+platform does, every minute or so): while its check overruns, sign-ins skip the
+database too, instead of each worker's next sign-in paying the driver's timeouts.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ _down_until = 0.0
 
 
 def recently_down() -> bool:
-    return time.monotonic() < _down_until
+    """A sign-in path failed slowly in the last RETRY_SECONDS, or this process's /health
+    check has overrun HEALTH_DB_TIMEOUT: either way the database hangs, and a sign-in
+    that tried it would wait DB_READ_TIMEOUT and then DB_CONNECT_TIMEOUT for its answer."""
+    if time.monotonic() < _down_until:
+        return True
+    from django.conf import settings
+
+    from health.checks import database_check
+
+    return database_check.overrunning(settings.HEALTH_DB_TIMEOUT)
 
 
 def note(started: float) -> None:

@@ -176,6 +176,13 @@ class DatabaseCheck:
                 attempt.waiters -= 1
         return CheckResult(DatabaseState.TIMEOUT, None, "deadline")
 
+    def overrunning(self, deadline: float) -> bool:
+        """A check of this process has been running for more than `deadline` seconds: the
+        database hangs (the sign-in paths then skip it, accounts/outage.py)."""
+        attempt = self._current
+        return (self._pid == os.getpid() and attempt is not None and not attempt.done.is_set()
+                and time.monotonic() - attempt.started > deadline)
+
     def _recent(self, seconds: float) -> CheckResult | None:
         """The last result, if its check finished in the last `seconds`."""
         finished = self.last_finished

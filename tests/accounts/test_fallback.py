@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
@@ -22,6 +23,7 @@ from tests.support.accounts import (
     unique,
 )
 from tests.support.faults import HangingListener, refused_port
+from tests.support.proxy import TcpProxy
 
 FALLBACK_ME = {"username": ADMIN, "email": "", "is_staff": True, "auth_source": "fallback"}
 
@@ -118,6 +120,27 @@ def test_a_logout_while_the_database_is_down_holds_in_processes_sharing_the_fold
     assert out.status == HTTPStatus.OK, out.body
     refused = post_json(second, "/api/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert refused.status == HTTPStatus.UNAUTHORIZED, refused.body
+
+
+@pytest.mark.mysql
+def test_once_health_has_seen_the_hang_sign_ins_do_not_wait_for_the_driver(serve, mysql_env) -> None:
+    """The database hangs with connections already open (a freeze mid-session). Once the
+    /health check has overrun its deadline, the fallback admin signs in at bcrypt speed
+    and anyone else gets a 503 at once; before, each sign-in waited DB_READ_TIMEOUT and
+    then DB_CONNECT_TIMEOUT (6 s here; 20 s with the defaults)."""
+    with TcpProxy(int(mysql_env["DB_PORT"])) as proxy:
+        server = serve(**fallback_env(), **{**mysql_env, "DB_PORT": str(proxy.port)}, BCRYPT_ROUNDS="4",
+                       DB_READ_TIMEOUT="3", DB_CONNECT_TIMEOUT="3", HEALTH_DB_TIMEOUT="1")
+        assert login(server, "someone", "pw").json() == INCORRECT  # the request threads' connections open
+        assert server.get("/health").json()["database"] == "connected"
+        proxy.hang()
+        time.sleep(0.2)  # past the reuse window of that result
+        assert server.get("/health").json()["database"] == "timeout"  # the check is now overrunning
+        admin = login(server, ADMIN, ADMIN_PASSWORD)
+        other = login(server, "someone", "pw")
+    assert_tokens(admin)
+    assert admin.elapsed < 1.5, admin.elapsed
+    assert other.status == HTTPStatus.SERVICE_UNAVAILABLE and other.elapsed < 1.5, (other.status, other.elapsed)
 
 
 def test_turning_the_fallback_off_or_changing_the_hash_revokes_its_tokens(serve, sqlite_env) -> None:
